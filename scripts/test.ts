@@ -1,0 +1,35 @@
+/**
+ * @module
+ * `npm test`: type-check, then every unit test (beside the code, src/**\/*.test.ts) and every
+ * end-to-end test (test/*.test.ts) with Node's test runner. Anything a test needs from the
+ * system is installed here first, so a fresh clone needs nothing but `npm install`.
+ */
+import { spawnSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const bin = (name: string): string => join(root, 'node_modules', '.bin', name);
+
+function run(label: string, command: string, args: string[]): void {
+  process.stdout.write(`\n▶ ${label}\n`);
+  const result = spawnSync(command, args, { cwd: root, stdio: 'inherit' });
+  if (result.status !== 0) {
+    process.stdout.write(`✘ ${label} failed\n`);
+    process.exit(result.status ?? 1);
+  }
+}
+
+function testFiles(dir: string): string[] {
+  const out: string[] = [];
+  for (const entry of readdirSync(join(root, dir), { withFileTypes: true, recursive: true })) {
+    if (entry.isFile() && entry.name.endsWith('.test.ts')) out.push(relative(root, join(entry.parentPath, entry.name)));
+  }
+  return out.sort();
+}
+
+run('type-check (tsc --noEmit)', bin('tsc'), ['--noEmit', '-p', '.']);
+const only = process.argv.slice(2);
+const files = only.length > 0 ? only : [...testFiles('src'), ...testFiles('test')];
+run(`tests (${files.length} files)`, process.execPath, ['--test', '--test-concurrency=2', '--test-timeout=300000', ...files]);

@@ -1,0 +1,37 @@
+/**
+ * @module
+ * The host side of bindings: for one function version, a table from binding name to the
+ * handler serving it. A function reaches only what its config declared — the table is built
+ * from the version's manifest, never from anything the function sends.
+ */
+import { OutpostError } from '../errors.ts';
+import type { BindingSpec } from '../project/spec.ts';
+import type { Store } from '../store/types.ts';
+import { kvHost } from './kv/index.ts';
+import type { HostBinding } from './rpc.ts';
+
+export type { HostBinding, Rpc } from './rpc.ts';
+export { KV_LIMITS } from './kv/index.ts';
+
+export interface BindingContext {
+  store: Store;
+  now: () => number;
+}
+
+const HOSTS: Partial<Record<BindingSpec['type'], (spec: BindingSpec, ctx: BindingContext) => HostBinding>> = {
+  kv: (spec, ctx) => kvHost(ctx.store.kv, spec.type === 'kv' ? spec.namespace : '', ctx.now),
+};
+
+/** Returns the dispatcher for one version's bindings. Unknown names are refused. */
+export function hostBindings(specs: readonly BindingSpec[], ctx: BindingContext): (binding: string, method: string, args: unknown[]) => Promise<unknown> {
+  const table = new Map<string, HostBinding>();
+  for (const spec of specs) {
+    const make = HOSTS[spec.type];
+    if (make) table.set(spec.name, make(spec, ctx));
+  }
+  return async (binding, method, args) => {
+    const handler = table.get(binding);
+    if (!handler) throw new OutpostError('BINDING_NOT_DECLARED', `this function has no binding named ${binding}`, { fault: 'user' });
+    return handler(method, args);
+  };
+}

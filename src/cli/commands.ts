@@ -1,0 +1,121 @@
+/**
+ * @module
+ * The table of commands: name → options, help text and the function that runs it.
+ */
+import type { ParseArgsConfig } from 'node:util';
+import { dev, serve } from './node-commands.ts';
+import { deploy, invoke, list, remove, rollback, versions } from './control-commands.ts';
+
+export type Values = Record<string, string | boolean | undefined>;
+
+export interface Command {
+  summary: string;
+  help: string;
+  options: NonNullable<ParseArgsConfig['options']>;
+  run(values: Values, positionals: string[]): Promise<number>;
+}
+
+const remote = {
+  to: { type: 'string' },
+  token: { type: 'string' },
+  json: { type: 'boolean' },
+} as const;
+
+const REMOTE_HELP = `  --to <url>       the node (default $OUTPOST_URL or http://127.0.0.1:8787)
+  --token <token>  control API token (default $OUTPOST_TOKEN; not needed for outpost dev on loopback)
+  --json           print the result as JSON`;
+
+export const COMMANDS: Record<string, Command> = {
+  dev: {
+    summary: 'serve a project (or a folder of projects) locally, reloading on save',
+    options: { port: { type: 'string' }, host: { type: 'string' }, 'aws-port': { type: 'string' }, state: { type: 'string' }, env: { type: 'string' }, quiet: { type: 'boolean' } },
+    help: `outpost dev [dir] — serve a project locally with hot reload
+
+Options:
+  --port <n>       HTTP port (default 8787; 0 picks a free port)
+  --host <addr>    address to listen on (default 127.0.0.1)
+  --aws-port <n>   AWS-compatible APIs (default 4566; 0 picks a free port)
+  --state <dir>    state directory (default .outpost)
+  --env <name>     wrangler environment / serverless stage
+  --quiet          no request log
+
+Prints "ready on http://127.0.0.1:<port>" when it accepts requests.
+
+Examples:
+  outpost dev ./my-worker
+  outpost dev examples --port 0`,
+    run: dev,
+  },
+  serve: {
+    summary: 'run a long-lived node with the control API',
+    options: { port: { type: 'string' }, host: { type: 'string' }, 'aws-port': { type: 'string' }, state: { type: 'string' }, region: { type: 'string' }, 'trust-proxy': { type: 'string', multiple: true }, quiet: { type: 'boolean' } },
+    help: `outpost serve — run a node that serves what is deployed to it
+
+Options:
+  --state <dir>        state directory (default .outpost)
+  --port <n>           HTTP port (default 8787; 0 picks a free port)
+  --host <addr>        address to listen on (default 127.0.0.1)
+  --aws-port <n>       AWS-compatible APIs (default 4566; 0 picks a free port)
+  --region <name>      region reported to functions (default local)
+  --trust-proxy <ip>   trust geo and x-forwarded-for headers from this proxy (repeatable)
+  --quiet              no request log
+
+On first start it creates an admin token and prints it once on stderr.
+
+Examples:
+  outpost serve --state ./data
+  outpost serve --state ./data --port 0`,
+    run: serve,
+  },
+  deploy: {
+    summary: 'build a project and deploy it to a node',
+    options: { ...remote, env: { type: 'string' } },
+    help: `outpost deploy [dir] — build every function of a project and deploy it
+
+Options:
+${REMOTE_HELP}
+  --env <name>     wrangler environment / serverless stage
+
+A bundle that fails to build or to start is rejected; the previous version keeps serving.
+
+Examples:
+  outpost deploy ./my-worker --to http://127.0.0.1:8787 --token op_…`,
+    run: deploy,
+  },
+  ls: { summary: 'list deployed functions', options: remote, help: `outpost ls — list deployed functions\n\nOptions:\n${REMOTE_HELP}`, run: list },
+  versions: {
+    summary: 'list the versions of a function',
+    options: remote,
+    help: `outpost versions <function> — list a function's versions (the active one is marked)\n\nOptions:\n${REMOTE_HELP}`,
+    run: versions,
+  },
+  rollback: {
+    summary: 'point a function back at an earlier version',
+    options: { ...remote, version: { type: 'string' } },
+    help: `outpost rollback <function> [--version N] — switch to an earlier version (default: the one before)\n\nOptions:\n${REMOTE_HELP}\n  --version <n>    the version to switch to`,
+    run: rollback,
+  },
+  invoke: {
+    summary: 'call a function once and print its answer',
+    options: { ...remote, data: { type: 'string' }, event: { type: 'string' }, path: { type: 'string' }, method: { type: 'string' } },
+    help: `outpost invoke <function> — call a function and print the response
+
+Options:
+${REMOTE_HELP}
+  --path <path>    request path (default /)
+  --method <m>     request method (default GET, or POST with --data)
+  --data <body>    request body
+  --event <json>   send an event instead of an HTTP request (Lambda-style functions)
+
+Examples:
+  outpost invoke hello --path /health
+  outpost invoke orders --event '{"id":1}'`,
+    run: invoke,
+  },
+  delete: {
+    summary: 'delete a function and its versions',
+    options: remote,
+    help: `outpost delete <function> — stop serving a function and remove its versions\n\nOptions:\n${REMOTE_HELP}`,
+    run: remove,
+  },
+};

@@ -1,0 +1,110 @@
+/**
+ * @module
+ * Commands that talk to a running node's control API: deploy, ls, versions, rollback,
+ * invoke, delete.
+ */
+import { resolve } from 'node:path';
+import { buildFunction } from '../build/index.ts';
+import type { FunctionRecord, VersionRecord } from '../control/records.ts';
+import type { DeployResult } from '../control/deployments.ts';
+import { loadProject } from '../project/index.ts';
+import { api } from './client.ts';
+import type { ClientOptions } from './client.ts';
+import type { Values } from './commands.ts';
+import { EXIT, UsageError } from './output.ts';
+import { relative } from 'node:path';
+
+function client(values: Values): ClientOptions {
+  const url = typeof values['to'] === 'string' ? values['to'] : (process.env['OUTPOST_URL'] ?? 'http://127.0.0.1:8787');
+  const token = typeof values['token'] === 'string' ? values['token'] : process.env['OUTPOST_TOKEN'];
+  return { url, ...(token ? { token } : {}) };
+}
+
+function print(values: Values, json: unknown, human: string): void {
+  process.stdout.write(values['json'] ? `${JSON.stringify(json, null, 2)}\n` : `${human}\n`);
+}
+
+function needName(positionals: string[]): string {
+  const name = positionals[0];
+  if (!name) throw new UsageError('name the function');
+  return name;
+}
+
+export async function deploy(values: Values, positionals: string[]): Promise<number> {
+  const dir = resolve(positionals[0] ?? '.');
+  const env = typeof values['env'] === 'string' ? values['env'] : undefined;
+  const project = await loadProject(dir, { dev: false, ...(env ? { stage: env } : {}) });
+  const functions = [];
+  for (const fn of project.functions) {
+    const bundle = await buildFunction(fn, project.root);
+    functions.push({
+      manifest: { ...fn, entry: relative(project.root, fn.entry) },
+      bundle: Buffer.from(bundle.code).toString('base64'),
+      sourceMap: Buffer.from(bundle.map).toString('base64'),
+      digest: bundle.digest,
+    });
+  }
+  const result = await api<DeployResult>(client(values), 'POST', 'deploy', { project: project.name, functions });
+  print(
+    values,
+    result,
+    result.functions.map((f) => (f.unchanged ? `= ${f.name}@${f.version} unchanged` : `✔ ${f.name}@${f.version} is live${f.previous === undefined ? '' : ` (was @${f.previous})`}`)).join('\n'),
+  );
+  return EXIT.ok;
+}
+
+export async function list(values: Values): Promise<number> {
+  const { functions } = await api<{ functions: FunctionRecord[] }>(client(values), 'GET', 'functions');
+  print(values, functions, functions.length === 0 ? 'no functions deployed' : functions.map((f) => `${f.name.padEnd(24)} v${f.active}  (${f.project}, updated ${f.updatedAt})`).join('\n'));
+  return EXIT.ok;
+}
+
+export async function versions(values: Values, positionals: string[]): Promise<number> {
+  const name = needName(positionals);
+  const c = client(values);
+  const [{ versions: all }, { function: fn }] = await Promise.all([
+    api<{ versions: VersionRecord[] }>(c, 'GET', `functions/${encodeURIComponent(name)}/versions`),
+    api<{ function: FunctionRecord }>(c, 'GET', `functions/${encodeURIComponent(name)}`),
+  ]);
+  print(values, { active: fn.active, versions: all }, all.map((v) => `${v.version === fn.active ? '*' : ' '} v${v.version}  ${v.createdAt}  ${v.digest.slice(0, 12)}`).join('\n'));
+  return EXIT.ok;
+}
+
+export async function rollback(values: Values, positionals: string[]): Promise<number> {
+  const name = needName(positionals);
+  const version = typeof values['version'] === 'string' ? Number(values['version']) : undefined;
+  if (version !== undefined && !Number.isInteger(version)) throw new UsageError('--version must be a number');
+  const result = await api<{ name: string; version: number; previous: number }>(client(values), 'POST', `functions/${encodeURIComponent(name)}/rollback`, version === undefined ? {} : { version });
+  print(values, result, `✔ ${result.name} now serves v${result.version} (was v${result.previous})`);
+  return EXIT.ok;
+}
+
+export async function invoke(values: Values, positionals: string[]): Promise<number> {
+  const name = needName(positionals);
+  let body: unknown;
+  if (typeof values['event'] === 'string') {
+    try {
+      body = { event: JSON.parse(values['event']) };
+    } catch {
+      throw new UsageError('--event must be JSON');
+    }
+  } else {
+    body = {
+      request: {
+        ...(typeof values['path'] === 'string' ? { path: values['path'] } : {}),
+        ...(typeof values['method'] === 'string' ? { method: values['method'] } : {}),
+        ...(typeof values['data'] === 'string' ? { body: values['data'] } : {}),
+      },
+    };
+  }
+  const result = await api<{ status?: number; body?: string; result?: unknown }>(client(values), 'POST', `functions/${encodeURIComponent(name)}/invoke`, body);
+  print(values, result, result.status !== undefined ? `${result.status}\n${result.body ?? ''}` : JSON.stringify(result.result, null, 2));
+  return result.status !== undefined && result.status >= 500 ? EXIT.failed : EXIT.ok;
+}
+
+export async function remove(values: Values, positionals: string[]): Promise<number> {
+  const name = needName(positionals);
+  await api(client(values), 'DELETE', `functions/${encodeURIComponent(name)}`);
+  print(values, { deleted: name }, `✔ deleted ${name}`);
+  return EXIT.ok;
+}

@@ -1,0 +1,156 @@
+/**
+ * @module
+ * The control API under `/_outpost/api/` (JSON in, JSON out): deploy, list, versions,
+ * rollback, delete, invoke. Every route needs a bearer token, except from loopback in
+ * `outpost dev`. Errors are OutpostErrors rendered with their code and status.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { OutpostError } from '../errors.ts';
+import { sendError } from '../gateway/index.ts';
+import type { Deployments, PrebuiltFunction } from './deployments.ts';
+import type { FunctionManifest } from './records.ts';
+import type { Tokens } from './tokens.ts';
+
+export interface InvokeRequest {
+  /** An event for event-style functions (Lambda), or a request for HTTP ones. */
+  event?: unknown;
+  request?: { method?: string; path?: string; headers?: Record<string, string>; body?: string };
+}
+
+export interface ControlApiOptions {
+  deployments: Deployments;
+  tokens: Tokens;
+  /** Skip auth for loopback peers (outpost dev). */
+  trustLoopback: boolean;
+  invoke(name: string, body: InvokeRequest): Promise<unknown>;
+  /** What this node runs of a function right now (instances, in-flight invocations). */
+  runtime(name: string): { instances: number; inFlight: number };
+  /** Largest deploy upload (default 64 MiB). */
+  maxUploadBytes?: number;
+}
+
+function isLoopback(address: string | undefined): boolean {
+  return address === '127.0.0.1' || address === '::1' || address === '::ffff:127.0.0.1';
+}
+
+async function readJson(req: IncomingMessage, limit: number): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.byteLength;
+    if (size > limit) throw new OutpostError('BODY_TOO_LARGE', `upload exceeds ${limit} bytes`, { status: 413, fault: 'user' });
+    chunks.push(chunk);
+  }
+  if (size === 0) return {};
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+  } catch {
+    throw new OutpostError('INVALID_JSON', 'the request body is not valid JSON', { status: 400, fault: 'user' });
+  }
+}
+
+function send(res: ServerResponse, status: number, value: unknown, requestId: string): void {
+  const body = JSON.stringify(value);
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), 'x-request-id': requestId });
+  res.end(body);
+}
+
+function parsePrebuilt(body: unknown): { project: string; functions: PrebuiltFunction[] } {
+  const b = body as { project?: unknown; functions?: unknown };
+  if (typeof b.project !== 'string' || !Array.isArray(b.functions) || b.functions.length === 0) {
+    throw new OutpostError('INVALID_DEPLOY', 'a deploy needs { project, functions: [{ manifest, bundle, sourceMap, digest }] }', {
+      status: 400,
+      fault: 'user',
+      hint: 'use `outpost deploy <dir> --to <url>`, which builds and uploads in this shape',
+    });
+  }
+  return {
+    project: b.project,
+    functions: b.functions.map((f: { manifest?: unknown; bundle?: unknown; sourceMap?: unknown; digest?: unknown }, i: number) => {
+      if (typeof f.manifest !== 'object' || f.manifest === null || typeof f.bundle !== 'string' || typeof f.digest !== 'string') {
+        throw new OutpostError('INVALID_DEPLOY', `functions[${i}] needs manifest, bundle (base64) and digest`, { status: 400, fault: 'user' });
+      }
+      const manifest = f.manifest as FunctionManifest;
+      if (typeof manifest.name !== 'string' || !/^[a-zA-Z0-9_-]{1,63}$/.test(manifest.name)) {
+        throw new OutpostError('INVALID_DEPLOY', `functions[${i}].manifest.name must be 1–63 letters, digits, - or _`, { status: 400, fault: 'user' });
+      }
+      return {
+        manifest,
+        bundle: {
+          code: Buffer.from(f.bundle, 'base64'),
+          map: Buffer.from(typeof f.sourceMap === 'string' ? f.sourceMap : '', 'base64'),
+          digest: f.digest,
+        },
+      };
+    }),
+  };
+}
+
+export function createControlApi(options: ControlApiOptions): (req: IncomingMessage, res: ServerResponse, requestId: string) => Promise<boolean> {
+  const limit = options.maxUploadBytes ?? 64 * 1024 * 1024;
+  return async (req, res, requestId) => {
+    const url = new URL(req.url ?? '/', 'http://node');
+    if (url.pathname === '/_outpost/health') {
+      send(res, 200, { ok: true }, requestId);
+      return true;
+    }
+    if (!url.pathname.startsWith('/_outpost/api/')) return false;
+    try {
+      if (!(options.trustLoopback && isLoopback(req.socket.remoteAddress))) {
+        const auth = req.headers.authorization ?? '';
+        const token = auth.startsWith('Bearer ') ? auth.slice(7) : '';
+        if (!token || !(await options.tokens.verify(token))) {
+          throw new OutpostError('UNAUTHORIZED', 'a valid bearer token is required', {
+            status: 401,
+            fault: 'user',
+            hint: 'pass --token (or set OUTPOST_TOKEN) with the token printed when the node first started',
+          });
+        }
+      }
+      const parts = url.pathname.slice('/_outpost/api/'.length).split('/').filter(Boolean).map(decodeURIComponent);
+      const method = req.method ?? 'GET';
+      const { deployments } = options;
+      if (parts[0] === 'deploy' && parts.length === 1 && method === 'POST') {
+        const { project, functions } = parsePrebuilt(await readJson(req, limit));
+        send(res, 200, await deployments.deploy(project, functions), requestId);
+        return true;
+      }
+      if (parts[0] === 'functions') {
+        const name = parts[1];
+        if (name === undefined && method === 'GET') {
+          send(res, 200, { functions: await deployments.list() }, requestId);
+          return true;
+        }
+        if (name !== undefined && parts.length === 2 && method === 'GET') {
+          const { fn, active } = await deployments.get(name);
+          send(res, 200, { function: fn, active, runtime: options.runtime(name) }, requestId);
+          return true;
+        }
+        if (name !== undefined && parts.length === 2 && method === 'DELETE') {
+          await deployments.remove(name);
+          send(res, 200, { deleted: name }, requestId);
+          return true;
+        }
+        if (name !== undefined && parts[2] === 'versions' && method === 'GET') {
+          send(res, 200, { versions: await deployments.versions(name) }, requestId);
+          return true;
+        }
+        if (name !== undefined && parts[2] === 'rollback' && method === 'POST') {
+          const body = (await readJson(req, 1024 * 1024)) as { version?: unknown };
+          const version = body.version === undefined ? undefined : Number(body.version);
+          if (version !== undefined && !Number.isInteger(version)) throw new OutpostError('INVALID_VERSION', 'version must be an integer', { status: 400, fault: 'user' });
+          send(res, 200, await deployments.rollback(name, version), requestId);
+          return true;
+        }
+        if (name !== undefined && parts[2] === 'invoke' && method === 'POST') {
+          send(res, 200, await options.invoke(name, (await readJson(req, limit)) as InvokeRequest), requestId);
+          return true;
+        }
+      }
+      throw new OutpostError('API_NOT_FOUND', `no API at ${method} ${url.pathname}`, { status: 404, fault: 'user' });
+    } catch (error) {
+      sendError(res, requestId, error instanceof OutpostError ? error : new OutpostError('INTERNAL', (error as Error).message, { status: 500 }));
+      return true;
+    }
+  };
+}

@@ -1,0 +1,143 @@
+/**
+ * @module
+ * The one typed shape every project format is read into. wrangler.toml, outpost.toml,
+ * serverless.yml, SAM templates, Next.js folders, deno.json and Azure/Google projects each have
+ * a loader in this folder that produces a {@link ProjectSpec}; nothing after the loader knows
+ * which file a setting came from. Every field says its default.
+ */
+
+/** How a function's entry module is called; each style has one adapter in runtime/adapters/. */
+export type HandlerStyle =
+  | 'workers-module' //    export default { fetch, scheduled, queue }
+  | 'service-worker' //    addEventListener('fetch', e => e.respondWith(…))
+  | 'lambda' //            export const handler = async (event, context) => …
+  | 'lambda-edge' //       CloudFront Records[0].cf events
+  | 'vercel-app-route' //  app/**/route.ts exporting GET/POST/…
+  | 'vercel-pages-api' //  pages/api/*.ts default export with config.runtime 'edge'
+  | 'deno' //              Deno.serve(handler)
+  | 'gcf' //               functions.https.onRequest((req, res) => …)
+  | 'azure-v3' //          module.exports = async (context, req)
+  | 'azure-v4'; //         app.http(name, { handler })
+
+export type ProjectFormat = 'outpost' | 'wrangler' | 'serverless' | 'sam' | 'next' | 'deno' | 'gcf' | 'azure';
+
+/** Resource limits of one function; defaults in {@link DEFAULT_LIMITS}. */
+export interface Limits {
+  /** V8 heap limit of one instance (default 128). */
+  memoryMb: number;
+  /** CPU time one invocation may use (default 30 000). */
+  cpuMs: number;
+  /** Wall-clock time one invocation may take (default 60 000). */
+  wallMs: number;
+  /** Time the module's top-level code may take when an instance starts (default 1 000). */
+  startupMs: number;
+  /** Largest request body accepted (default 100 MiB). */
+  requestBodyBytes: number;
+  /** Outbound fetch() calls allowed per invocation (default 1 000). */
+  subrequests: number;
+  /** Invocations one instance runs at once (default: 1 for Node-style handlers, 100 otherwise). */
+  concurrency: number;
+  /** An instance with no work for this long is stopped (scale to zero; default 300 000). */
+  idleMs: number;
+}
+
+export const DEFAULT_LIMITS: Readonly<Omit<Limits, 'concurrency'>> = Object.freeze({
+  memoryMb: 128,
+  cpuMs: 30_000,
+  wallMs: 60_000,
+  startupMs: 1_000,
+  requestBodyBytes: 100 * 1024 * 1024,
+  subrequests: 1_000,
+  idleMs: 300_000,
+});
+
+/** How an HTTP route's request reaches the handler, for styles that have several shapes. */
+export type HttpEventShape =
+  | { kind: 'fetch' } //                                 Request in, Response out
+  | { kind: 'api-gateway'; payloadVersion: '1.0' | '2.0'; resource: string; stage: string }
+  | { kind: 'cloudfront'; eventType: 'viewer-request' | 'origin-request' | 'origin-response' | 'viewer-response'; origin?: string }
+  | { kind: 'export'; name: string }; //                 one named export serves this route (Vercel methods, GCF, Azure v4)
+
+/**
+ * One HTTP route. Patterns are normalised by the loaders:
+ * - `host`: exact host, `*.example.com`, or absent for any host;
+ * - `path`: `/users/{id}`, greedy `/files/{path+}`, or a trailing `*` (`/api/*`); matching is
+ *   most-specific-first (literal segments beat parameters beat greedy/wildcard);
+ * - `method`: upper-case, absent for any method.
+ */
+export interface RouteSpec {
+  host?: string;
+  path: string;
+  method?: string;
+  /** Remove this prefix from the path the function sees (dev mounts such as `/<function>/*`). */
+  stripPrefix?: string;
+  event: HttpEventShape;
+}
+
+/** A binding the function declared; the host serves it, the function sees it on `env`. */
+export type BindingSpec =
+  | { type: 'kv'; name: string; namespace: string }
+  | { type: 'r2'; name: string; bucket: string }
+  | { type: 'queue'; name: string; queue: string }
+  | { type: 'd1'; name: string; database: string }
+  | { type: 'service'; name: string; service: string }
+  | { type: 'workflow'; name: string; stateMachine: string };
+
+export interface CronTrigger { type: 'cron'; expression: string; timezone?: string }
+export interface QueueTrigger {
+  type: 'queue';
+  queue: string;
+  maxBatchSize?: number;
+  maxBatchTimeoutSeconds?: number;
+  maxRetries?: number;
+  retryDelaySeconds?: number;
+  deadLetterQueue?: string;
+  maxConcurrency?: number;
+  visibilityTimeoutSeconds?: number;
+}
+export interface ObjectTrigger { type: 'object'; bucket: string; events: string[]; prefix?: string; suffix?: string }
+/** Non-HTTP triggers; served by events/ (a later capability) through the same dispatch path. */
+export type TriggerSpec = CronTrigger | QueueTrigger | ObjectTrigger;
+
+export interface FunctionSpec {
+  /** Unique within the node; `[a-zA-Z0-9_-]`, 1–63 characters. */
+  name: string;
+  style: HandlerStyle;
+  /** Absolute path of the entry source file. */
+  entry: string;
+  /** Export that holds the handler (`default` for Workers; `handler` for `app.handler`). */
+  handlerExport: string;
+  /** Plain variables (vars, environment); visible to the function. */
+  vars: Record<string, string>;
+  /** Local secrets (.dev.vars); visible like vars, never printed. */
+  secrets: Record<string, string>;
+  bindings: BindingSpec[];
+  routes: RouteSpec[];
+  triggers: TriggerSpec[];
+  limits: Limits;
+  /** Give the function Node's globals and `node:` built-ins (Lambda, Google, Azure; Workers with nodejs_compat). */
+  nodeCompat: boolean;
+  compatibilityDate?: string;
+  compatibilityFlags: string[];
+  /** Platform facts an adapter needs (Lambda runtime, region…); free-form, set by the loader. */
+  platform: Record<string, string>;
+}
+
+export interface ProjectSpec {
+  /** Project name (wrangler `name`, serverless `service`, folder name otherwise). */
+  name: string;
+  /** Absolute path of the project folder. */
+  root: string;
+  format: ProjectFormat;
+  /** Files the loader read, relative to root (dev watches these and the sources). */
+  configFiles: string[];
+  functions: FunctionSpec[];
+  /** State machines (SAM / serverless stepFunctions); definitions as parsed JSON. */
+  stateMachines: StateMachineSpec[];
+}
+
+export interface StateMachineSpec {
+  name: string;
+  definition: unknown;
+  type: 'STANDARD' | 'EXPRESS';
+}

@@ -1,0 +1,272 @@
+/**
+ * @module
+ * One Outpost node: the store, dispatch, the gateway and the control API wired together on one
+ * HTTP port. The node follows the store: every change to a function record (from this node's
+ * API or, later, another node) rebuilds the route table and registers the active versions.
+ */
+import { createServer } from 'node:http';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { hostBindings } from '../bindings/index.ts';
+import { createControlApi } from '../control/api.ts';
+import type { InvokeRequest } from '../control/api.ts';
+import { Deployments } from '../control/deployments.ts';
+import { keys } from '../control/records.ts';
+import type { FunctionRecord, VersionRecord } from '../control/records.ts';
+import { Tokens } from '../control/tokens.ts';
+import { BlankPool, Dispatcher } from '../dispatch/index.ts';
+import type { RunnableVersion } from '../dispatch/index.ts';
+import { OutpostError } from '../errors.ts';
+import { createGateway, RouteTable, tidyStack } from '../gateway/index.ts';
+import type { AccessRecord, RouteTarget } from '../gateway/index.ts';
+import type { Logger } from '../observe/logger.ts';
+import type { RouteSpec } from '../project/spec.ts';
+import type { Instance, InvocationError } from '../runtime/instance.ts';
+import type { Store } from '../store/types.ts';
+import { BufferSink } from './buffer-sink.ts';
+
+export interface NodeOptions {
+  store: Store;
+  logger: Logger;
+  /** Development node: trusts client geo headers, loopback needs no token, stacks in errors. */
+  dev: boolean;
+  host?: string;
+  port?: number;
+  region?: string;
+  trustedProxies?: string[];
+  /** Blank instances kept warm per memory size (default 2). */
+  blankPoolSize?: number;
+}
+
+export interface OutpostNode {
+  readonly url: string;
+  readonly port: number;
+  readonly deployments: Deployments;
+  readonly tokens: Tokens;
+  /** Resolves when the node has applied every function change made so far. */
+  settled(): Promise<void>;
+  close(): Promise<void>;
+}
+
+interface Active {
+  fn: FunctionRecord;
+  version: VersionRecord;
+  runnable: RunnableVersion;
+}
+
+export async function startNode(options: NodeOptions): Promise<OutpostNode> {
+  const { store, logger, dev } = options;
+  const host = options.host ?? '127.0.0.1';
+  const region = options.region ?? 'local';
+  const blanks = new BlankPool({ size: options.blankPoolSize ?? 2 });
+  const dispatcher = new Dispatcher({
+    blanks,
+    hooks: {
+      log: (fn, version, invocation, level, message) => logger.console(fn, version, undefined, level, message),
+      limit: (fn, version, code) => logger.system('warn', `${fn}@${version}: instance stopped (${code})`),
+    },
+  });
+  const server: Server = createServer({ requestTimeout: 300_000, headersTimeout: 20_000, keepAliveTimeout: 5_000 });
+  let port = options.port ?? 8787;
+  const denyHosts = (): string[] => [`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`];
+
+  const runnable = (record: VersionRecord, bundlePath: string): RunnableVersion => {
+    const m = record.manifest;
+    return {
+      key: `${record.function}@${record.version}`,
+      functionName: record.function,
+      version: record.version,
+      limits: m.limits,
+      bindings: hostBindings(m.bindings, { store, now: Date.now }),
+      load: {
+        functionName: record.function,
+        version: record.version,
+        style: m.style,
+        handlerExport: m.handlerExport,
+        bundlePath,
+        vars: { ...m.vars, ...m.secrets },
+        secretNames: Object.keys(m.secrets),
+        bindings: m.bindings,
+        nodeCompat: m.nodeCompat,
+        subrequestLimit: m.limits.subrequests,
+        egress: { allowPrivate: dev, denyHosts: denyHosts() },
+        platform: m.platform,
+        dev,
+      },
+    };
+  };
+
+  /** Instances that proved a version during deploy, handed to dispatch when it goes live. */
+  const probed = new Map<string, Instance>();
+  const deployments = new Deployments(store, async (record, bundlePath) => {
+    const candidate = runnable(record, bundlePath);
+    try {
+      probed.set(candidate.key, await dispatcher.probe(candidate));
+    } catch (error) {
+      const e = error as InvocationError;
+      const where = tidyStack(e.userError?.stack, [record.sourceRoot]);
+      throw new OutpostError('DEPLOY_FAILED', `${record.function} failed to start: ${e.userError ? `${e.userError.name}: ${e.userError.message}` : e.message}`, {
+        status: 400,
+        fault: 'user',
+        hint: e.code === 'STARTUP_EXCEEDED' ? 'move slow work out of top-level code, or raise limits.startup_ms' : 'fix the error below; the previous version keeps serving',
+        details: { function: record.function, code: e.code, ...(where ? { stack: where } : {}) },
+      });
+    }
+  });
+  const tokens = new Tokens(store.meta);
+
+  let active = new Map<string, Active>();
+  let table = new RouteTable<RouteTarget>([]);
+
+  const buildRoutes = (): RouteTable<RouteTarget> => {
+    const entries: Array<{ target: RouteTarget; route: RouteSpec }> = [];
+    const withoutRoutes: Active[] = [];
+    for (const a of active.values()) {
+      const m = a.version.manifest;
+      const target: RouteTarget = {
+        functionName: a.fn.name,
+        versionKey: a.runnable.key,
+        version: a.version.version,
+        limits: m.limits,
+        ...(a.version.sourceRoot ? { sourceRoot: a.version.sourceRoot } : {}),
+        ...(m.platform['origin'] ? { origin: m.platform['origin'] } : {}),
+      };
+      for (const route of m.routes) entries.push({ target, route });
+      // Every function is reachable under /<name>/ with the prefix removed.
+      entries.push({ target, route: { path: `/${a.fn.name}/*`, stripPrefix: `/${a.fn.name}`, event: { kind: 'fetch' } } });
+      if (m.routes.length === 0) withoutRoutes.push(a);
+    }
+    // In dev, a lone function without routes also answers at the root, as `wrangler dev` does.
+    const only = withoutRoutes[0];
+    if (dev && withoutRoutes.length === 1 && only) {
+      const target = entries.find((e) => e.target.functionName === only.fn.name)?.target;
+      if (target) entries.push({ target, route: { path: '/*', event: { kind: 'fetch' } } });
+    }
+    return new RouteTable(entries);
+  };
+
+  /** Re-reads every function record and makes the node serve exactly the active versions. */
+  const sync = async (): Promise<void> => {
+    const next = new Map<string, Active>();
+    for (const { value: fn } of await store.meta.list<FunctionRecord>(keys.functionPrefix)) {
+      const existing = active.get(fn.name);
+      if (existing && existing.fn.active === fn.active) {
+        next.set(fn.name, { ...existing, fn });
+        continue;
+      }
+      const version = await store.meta.get<VersionRecord>(keys.version(fn.name, fn.active));
+      const path = version && (await store.blobs.localPath(keys.bundle(version.value.digest)));
+      if (!version || !path) {
+        logger.system('error', `cannot serve ${fn.name}@${fn.active}: its version record or bundle is missing`);
+        continue;
+      }
+      const r = runnable(version.value, path);
+      dispatcher.register(r);
+      const instance = probed.get(r.key);
+      if (instance) {
+        probed.delete(r.key);
+        dispatcher.adopt(r.key, instance);
+      }
+      next.set(fn.name, { fn, version: version.value, runnable: r });
+    }
+    const previous = active;
+    active = next;
+    table = buildRoutes();
+    // In-flight requests keep their instances; retired versions stop when those finish.
+    for (const [name, a] of previous) if (next.get(name)?.runnable.key !== a.runnable.key) dispatcher.retire(a.runnable.key);
+  };
+
+  let syncing: Promise<void> = Promise.resolve();
+  const resync = (): Promise<void> => (syncing = syncing.then(sync, sync).catch((e: unknown) => logger.system('error', `route sync failed: ${(e as Error).message}`)));
+  store.meta.watch(keys.functionPrefix, () => void resync());
+  await resync();
+
+  const invoke = async (name: string, body: InvokeRequest): Promise<unknown> => {
+    const a = active.get(name);
+    if (!a) throw new OutpostError('FUNCTION_NOT_FOUND', `no function named ${name}`, { status: 404, fault: 'user' });
+    const requestId = crypto.randomUUID();
+    if (body.event !== undefined) {
+      const { result } = await dispatcher.event(a.runnable.key, 'invoke', body.event, requestId);
+      return { requestId, result };
+    }
+    const r = body.request ?? {};
+    const headers: string[] = [];
+    for (const [k, v] of Object.entries(r.headers ?? {})) headers.push(k.toLowerCase(), v);
+    const bytes = r.body === undefined ? undefined : new TextEncoder().encode(r.body);
+    const sink = new BufferSink();
+    const { record } = await dispatcher.http(
+      a.runnable.key,
+      {
+        requestId,
+        method: (r.method ?? (bytes ? 'POST' : 'GET')).toUpperCase(),
+        url: `http://${name}.invoke${r.path ?? '/'}`,
+        headers,
+        body: bytes ? 'inline' : 'none',
+        ...(bytes ? { bytes } : {}),
+        meta: { ip: '127.0.0.1', cf: { colo: region } },
+        event: { kind: 'fetch' },
+        params: {},
+      },
+      sink,
+    );
+    const response = await sink.done;
+    await record;
+    return { requestId, ...response };
+  };
+
+  const runtimeOf = (name: string): { instances: number; inFlight: number } => {
+    const a = active.get(name);
+    return a ? dispatcher.stats(a.runnable.key) : { instances: 0, inFlight: 0 };
+  };
+  const control = createControlApi({ deployments, tokens, trustLoopback: dev, invoke, runtime: runtimeOf });
+  const access = (r: AccessRecord): void => {
+    const stack = dev && r.error && 'userError' in r.error ? tidyStack((r.error as InvocationError).userError?.stack, [r.target?.sourceRoot]) : undefined;
+    logger.invocation({
+      requestId: r.requestId,
+      trigger: 'http',
+      method: r.method,
+      path: r.path,
+      status: r.status,
+      outcome: r.outcome,
+      durationMs: r.durationMs,
+      ...(r.target ? { function: r.target.functionName, version: r.target.version } : {}),
+      ...(r.invocation ? { cpuMs: r.invocation.cpuMs, coldStart: r.invocation.coldStart } : {}),
+      ...(r.error && r.outcome !== 'no-route' ? { error: { code: r.error.code, message: r.error.message, ...(stack ? { stack } : {}) } } : {}),
+    });
+  };
+  server.on(
+    'request',
+    createGateway({
+      dispatcher,
+      routes: () => table,
+      geo: { trustAll: dev, trustedProxies: new Set(options.trustedProxies ?? []), region },
+      dev,
+      control,
+      access,
+    }),
+  );
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 8787, host, () => resolve());
+  });
+  port = (server.address() as AddressInfo).port;
+  for (const a of active.values()) a.runnable.load.egress.denyHosts = denyHosts();
+  await blanks.warm();
+
+  return {
+    url: `http://${host}:${port}`,
+    port,
+    deployments,
+    tokens,
+    settled: () => resync(),
+    async close() {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      await dispatcher.close();
+      await blanks.close();
+      for (const i of probed.values()) await i.terminate();
+    },
+  };
+}
