@@ -35,7 +35,6 @@ export default {
         return new Response('answered first');
       }
       case '/late': return new Response(String(globalThis.late ?? 'pending'));
-      case '/hang': await new Promise(() => {}); return new Response('never');
       case '/subrequests': {
         const to = url.searchParams.get('to');
         const results = [];
@@ -69,8 +68,10 @@ describe('gateway', () => {
     cleanups.push(() => server.close());
     origin = (server.address() as { port: number }).port;
     const root = await writeProject(t, {
-      'app/outpost.toml': `name = "app"\nmain = "index.js"\norigin = "http://127.0.0.1:${origin}"\n[limits]\nrequest_body_mb = 300\nwall_ms = 1500\nsubrequests = 3\nidle_timeout_s = 1\n`,
+      'app/outpost.toml': `name = "app"\nmain = "index.js"\norigin = "http://127.0.0.1:${origin}"\n[limits]\nrequest_body_mb = 300\nsubrequests = 3\nidle_timeout_s = 1\n`,
       'app/index.js': app,
+      'hanger/outpost.toml': 'name = "hanger"\nmain = "index.js"\n[limits]\nwall_ms = 1500\n',
+      'hanger/index.js': 'export default { async fetch() { await new Promise(() => {}); } };',
       'small/outpost.toml': 'name = "small"\nmain = "index.js"\n[limits]\nrequest_body_mb = 1\n',
       'small/index.js': 'export default { async fetch(r) { return new Response(String((await r.arrayBuffer()).byteLength)); } };',
       'routed/outpost.toml': 'name = "routed"\nmain = "index.js"\nroutes = ["api.example.com/v1/*", { pattern = "*/exact", method = "POST" }]\n',
@@ -196,7 +197,7 @@ describe('gateway', () => {
   });
 
   test('wall time ends a hanging invocation with 504', async () => {
-    const r = await fetch(`${dev.url}/app/hang`);
+    const r = await fetch(`${dev.url}/hanger/`);
     assert.equal(r.status, 504);
     assert.equal(r.headers.get('x-outpost-error'), 'TIMEOUT');
   });

@@ -46,16 +46,17 @@ async function deployFolder(node: OutpostNode, dir: string, env: string | undefi
 export async function dev(values: Values, positionals: string[]): Promise<number> {
   const dir = resolve(positionals[0] ?? '.');
   const port = portOf(values['port'], 8787, '--port');
-  portOf(values['aws-port'], 4566, '--aws-port'); // validated now; the AWS APIs arrive with their capabilities
+  const awsPort = portOf(values['aws-port'], 4566, '--aws-port');
   const env = typeof values['env'] === 'string' ? values['env'] : undefined;
   const projects = await findProjects(dir);
   if (projects.length === 0) throw new UsageError(`no project found in ${dir} (looked for outpost.toml, wrangler.toml/.jsonc and other project files)`);
   const logger = new Logger({ out: process.stdout, format: 'pretty', quiet: values['quiet'] === true });
   const store = openSqliteStore({ dir: resolve(typeof values['state'] === 'string' ? values['state'] : '.outpost') });
-  const node = await startNode({ store, logger, dev: true, port, host: typeof values['host'] === 'string' ? values['host'] : '127.0.0.1' });
+  const node = await startNode({ store, logger, dev: true, port, awsPort, host: typeof values['host'] === 'string' ? values['host'] : '127.0.0.1' });
   for (const p of projects) await deployFolder(node, p, env, logger);
   await node.settled();
   process.stdout.write(`ready on ${node.url}\n`);
+  if (node.awsUrl) process.stdout.write(`aws api on ${node.awsUrl}\n`);
 
   // Hot reload: a change under a project redeploys that project (debounced per project).
   const timers = new Map<string, NodeJS.Timeout>();
@@ -77,7 +78,7 @@ export async function dev(values: Values, positionals: string[]): Promise<number
 
 export async function serve(values: Values): Promise<number> {
   const port = portOf(values['port'], 8787, '--port');
-  portOf(values['aws-port'], 4566, '--aws-port');
+  const awsPort = portOf(values['aws-port'], 4566, '--aws-port');
   const stateDir = resolve(typeof values['state'] === 'string' ? values['state'] : '.outpost');
   const logger = new Logger({ out: process.stdout, format: 'json', quiet: values['quiet'] === true });
   const store = openSqliteStore({ dir: stateDir });
@@ -87,6 +88,7 @@ export async function serve(values: Values): Promise<number> {
     logger,
     dev: false,
     port,
+    awsPort,
     host: typeof values['host'] === 'string' ? values['host'] : '127.0.0.1',
     region: typeof values['region'] === 'string' ? values['region'] : 'local',
     trustedProxies: Array.isArray(trusted) ? trusted.filter((t): t is string => typeof t === 'string') : [],
@@ -96,6 +98,7 @@ export async function serve(values: Values): Promise<number> {
     process.stderr.write(`admin token (shown once, keep it): ${token}\n`);
   }
   process.stdout.write(`ready on ${node.url}\n`);
+  if (node.awsUrl) process.stdout.write(`aws api on ${node.awsUrl}\n`);
   await untilSignal();
   await node.close();
   await store.close();

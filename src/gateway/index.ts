@@ -51,6 +51,8 @@ export interface GatewayOptions {
   dev: boolean;
   /** Handles `/_outpost/…` (control API, health); returns false when it did not. */
   control(req: IncomingMessage, res: ServerResponse, requestId: string): Promise<boolean>;
+  /** Handlers that run before routing (capabilities' dev endpoints); undefined when there are none. */
+  preRoute(): ((req: IncomingMessage, res: ServerResponse, requestId: string) => Promise<boolean>) | undefined;
   access(record: AccessRecord): void;
 }
 
@@ -159,6 +161,8 @@ export function createGateway(options: GatewayOptions): (req: IncomingMessage, r
       if (url.startsWith('/_outpost/')) {
         if (await options.control(req, res, requestId)) return;
       }
+      const hook = options.preRoute();
+      if (hook && (await hook(req, res, requestId))) return;
       const q = url.indexOf('?');
       const path = q === -1 ? url : url.slice(0, q);
       const host = req.headers.host ?? 'localhost';

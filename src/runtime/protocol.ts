@@ -35,6 +35,8 @@ export interface LoadMessage {
   egress: { allowPrivate: boolean; denyHosts: string[] };
   platform: Record<string, string>;
   dev: boolean;
+  /** Facts about the node a function's platform exposes (AWS_ENDPOINT_URL, AWS_REGION…). */
+  host: { region: string; awsEndpoint?: string; gatewayUrl: string };
 }
 
 /** Request metadata the gateway computed once (geo, client ip). */

@@ -24,8 +24,14 @@ import type { RouteSpec } from '../project/spec.ts';
 import type { Instance, InvocationError } from '../runtime/instance.ts';
 import type { Store } from '../store/types.ts';
 import { BufferSink } from './buffer-sink.ts';
+import { startAwsApi } from '../aws/index.ts';
+import type { AwsApi } from '../aws/index.ts';
+import type { ActiveFunction, AwsService, GatewayHook, NodeContext, RunningService } from './context.ts';
+import { SERVICES } from './services.ts';
 
 export interface NodeOptions {
+  /** Port of the AWS-compatible APIs (0 = any free port); they listen only when a capability serves one. */
+  awsPort?: number;
   store: Store;
   logger: Logger;
   /** Development node: trusts client geo headers, loopback needs no token, stacks in errors. */
@@ -40,6 +46,8 @@ export interface NodeOptions {
 
 export interface OutpostNode {
   readonly url: string;
+  /** The AWS-compatible API, when a capability serves one. */
+  readonly awsUrl: string | undefined;
   readonly port: number;
   readonly deployments: Deployments;
   readonly tokens: Tokens;
@@ -52,6 +60,10 @@ interface Active {
   fn: FunctionRecord;
   version: VersionRecord;
   runnable: RunnableVersion;
+}
+
+function triggerOf(kind: string): 'http' | 'cron' | 'queue' | 'invoke' {
+  return kind === 'scheduled' || kind === 'cron' ? 'cron' : kind === 'queue' ? 'queue' : kind === 'http' ? 'http' : 'invoke';
 }
 
 export async function startNode(options: NodeOptions): Promise<OutpostNode> {
@@ -68,7 +80,14 @@ export async function startNode(options: NodeOptions): Promise<OutpostNode> {
   });
   const server: Server = createServer({ requestTimeout: 300_000, headersTimeout: 20_000, keepAliveTimeout: 5_000 });
   let port = options.port ?? 8787;
-  const denyHosts = (): string[] => [`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`];
+  // The AWS port opens first so functions can be told its address (AWS_ENDPOINT_URL).
+  const awsServices: AwsService[] = [];
+  const awsApi: AwsApi | undefined =
+    options.awsPort !== undefined && SERVICES.some((s) => s.servesAws) ? await startAwsApi({ host, port: options.awsPort, services: () => awsServices }) : undefined;
+  const denyHosts = (): string[] => {
+    const ports = awsApi ? [port, awsApi.port] : [port];
+    return ports.flatMap((p) => [`127.0.0.1:${p}`, `localhost:${p}`, `[::1]:${p}`]);
+  };
 
   const runnable = (record: VersionRecord, bundlePath: string): RunnableVersion => {
     const m = record.manifest;
@@ -92,6 +111,7 @@ export async function startNode(options: NodeOptions): Promise<OutpostNode> {
         egress: { allowPrivate: dev, denyHosts: denyHosts() },
         platform: m.platform,
         dev,
+        host: { region, gatewayUrl: `http://${host}:${port}`, ...(awsApi ? { awsEndpoint: awsApi.url } : {}) },
       },
     };
   };
@@ -174,19 +194,37 @@ export async function startNode(options: NodeOptions): Promise<OutpostNode> {
     table = buildRoutes();
     // In-flight requests keep their instances; retired versions stop when those finish.
     for (const [name, a] of previous) if (next.get(name)?.runnable.key !== a.runnable.key) dispatcher.retire(a.runnable.key);
+    for (const listener of changeListeners) listener();
   };
+  const changeListeners = new Set<() => void>();
 
   let syncing: Promise<void> = Promise.resolve();
   const resync = (): Promise<void> => (syncing = syncing.then(sync, sync).catch((e: unknown) => logger.system('error', `route sync failed: ${(e as Error).message}`)));
   store.meta.watch(keys.functionPrefix, () => void resync());
   await resync();
 
+  const invokeEvent: NodeContext['invoke'] = async (name, kind, payload, opts = {}) => {
+    const a = active.get(name);
+    if (!a) throw new OutpostError('FUNCTION_NOT_FOUND', `no function named ${name}`, { status: 404, fault: 'user' });
+    const requestId = opts.requestId ?? crypto.randomUUID();
+    const started = performance.now();
+    try {
+      const { result, record } = await dispatcher.event(a.runnable.key, kind, payload, requestId);
+      logger.invocation({ requestId, trigger: triggerOf(opts.trigger ?? kind), function: name, version: a.version.version, status: 200, outcome: 'ok', durationMs: performance.now() - started, cpuMs: record.cpuMs, coldStart: record.coldStart });
+      return { requestId, result, record };
+    } catch (error) {
+      const e = error as InvocationError;
+      logger.invocation({ requestId, trigger: triggerOf(opts.trigger ?? kind), function: name, version: a.version.version, status: e.status ?? 500, outcome: 'error', durationMs: performance.now() - started, error: { code: e.code ?? 'ERROR', message: e.message } });
+      throw error;
+    }
+  };
+
   const invoke = async (name: string, body: InvokeRequest): Promise<unknown> => {
     const a = active.get(name);
     if (!a) throw new OutpostError('FUNCTION_NOT_FOUND', `no function named ${name}`, { status: 404, fault: 'user' });
     const requestId = crypto.randomUUID();
     if (body.event !== undefined) {
-      const { result } = await dispatcher.event(a.runnable.key, 'invoke', body.event, requestId);
+      const { result } = await invokeEvent(name, 'invoke', body.event, { requestId });
       return { requestId, result };
     }
     const r = body.request ?? {};
@@ -234,6 +272,11 @@ export async function startNode(options: NodeOptions): Promise<OutpostNode> {
       ...(r.error && r.outcome !== 'no-route' ? { error: { code: r.error.code, message: r.error.message, ...(stack ? { stack } : {}) } } : {}),
     });
   };
+  const hooks: GatewayHook[] = [];
+  const runHooks: GatewayHook = async (req, res, requestId) => {
+    for (const hook of hooks) if (await hook(req, res, requestId)) return true;
+    return false;
+  };
   server.on(
     'request',
     createGateway({
@@ -242,6 +285,7 @@ export async function startNode(options: NodeOptions): Promise<OutpostNode> {
       geo: { trustAll: dev, trustedProxies: new Set(options.trustedProxies ?? []), region },
       dev,
       control,
+      preRoute: () => (hooks.length > 0 ? runHooks : undefined),
       access,
     }),
   );
@@ -250,16 +294,49 @@ export async function startNode(options: NodeOptions): Promise<OutpostNode> {
     server.listen(options.port ?? 8787, host, () => resolve());
   });
   port = (server.address() as AddressInfo).port;
-  for (const a of active.values()) a.runnable.load.egress.denyHosts = denyHosts();
+  for (const a of active.values()) {
+    a.runnable.load.egress.denyHosts = denyHosts();
+    a.runnable.load.host.gatewayUrl = `http://${host}:${port}`;
+  }
+
+  const ctx: NodeContext = {
+    store,
+    logger,
+    dispatcher,
+    deployments,
+    dev,
+    region,
+    urls: { gateway: `http://${host}:${port}`, ...(awsApi ? { aws: awsApi.url } : {}) },
+    functions: () => {
+      const out = new Map<string, ActiveFunction>();
+      for (const [name, a] of active) out.set(name, { name, version: a.version, key: a.runnable.key });
+      return out;
+    },
+    onFunctionsChanged: (listener) => {
+      changeListeners.add(listener);
+      return () => changeListeners.delete(listener);
+    },
+    invoke: invokeEvent,
+  };
+  const running: RunningService[] = [];
+  for (const service of SERVICES) {
+    const r = await service.start(ctx);
+    running.push(r);
+    hooks.push(...(r.gatewayHooks ?? []));
+    awsServices.push(...(r.aws ?? []));
+  }
   await blanks.warm();
 
   return {
     url: `http://${host}:${port}`,
+    awsUrl: awsApi?.url,
     port,
     deployments,
     tokens,
     settled: () => resync(),
     async close() {
+      for (const r of running.reverse()) await r.close();
+      await awsApi?.close();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();

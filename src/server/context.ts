@@ -1,0 +1,75 @@
+/**
+ * @module
+ * What a node offers the capabilities that hang off it (event sources, workflows, the AWS
+ * APIs, later metrics): the store, the one dispatch path, the active functions and a way to
+ * invoke them. A capability is a {@link NodeService} listed in services.ts; it gets this context
+ * at start and returns how to stop it.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Deployments } from '../control/deployments.ts';
+import type { VersionRecord } from '../control/records.ts';
+import type { Dispatcher, InvocationRecord } from '../dispatch/index.ts';
+import type { Logger } from '../observe/logger.ts';
+import type { EventKind } from '../runtime/protocol.ts';
+import type { Store } from '../store/types.ts';
+
+/** A function as this node serves it right now. */
+export interface ActiveFunction {
+  name: string;
+  version: VersionRecord;
+  /** Dispatch key `<name>@<version>`. */
+  key: string;
+}
+
+export interface InvokeResult {
+  requestId: string;
+  result: unknown;
+  record: InvocationRecord;
+}
+
+export interface NodeContext {
+  readonly store: Store;
+  readonly logger: Logger;
+  readonly dispatcher: Dispatcher;
+  readonly deployments: Deployments;
+  readonly dev: boolean;
+  readonly region: string;
+  /** The gateway's URL and, once listening, the AWS API's. */
+  readonly urls: { gateway: string; aws?: string };
+  /** Active functions by name. */
+  functions(): ReadonlyMap<string, ActiveFunction>;
+  /** Called after every change of the active set (deploy, rollback, delete). */
+  onFunctionsChanged(listener: () => void): () => void;
+  /**
+   * Runs an event invocation (cron tick, queue batch, direct invoke) of a function's active
+   * version through dispatch. Rejects with an InvocationError when the function throws or a
+   * limit ends it; `error.userError` carries the function's own error name and message.
+   */
+  invoke(functionName: string, kind: EventKind, payload: unknown, options?: { requestId?: string; trigger?: string }): Promise<InvokeResult>;
+}
+
+/** A request handler on the gateway port that runs before routing (dev endpoints such as /__scheduled). */
+export type GatewayHook = (req: IncomingMessage, res: ServerResponse, requestId: string) => Promise<boolean>;
+
+/** A handler for one AWS-compatible API on the AWS port. */
+export interface AwsService {
+  name: string;
+  /** True when the request belongs to this service (by x-amz-target, path or host). */
+  matches(req: IncomingMessage, url: URL): boolean;
+  handle(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void>;
+}
+
+export interface RunningService {
+  /** Handlers on the gateway port, tried in order before routing. */
+  gatewayHooks?: GatewayHook[];
+  /** APIs served on the AWS port. */
+  aws?: AwsService[];
+  close(): Promise<void>;
+}
+
+export interface NodeService {
+  name: string;
+  /** Serves APIs on the AWS port (the port opens only when some service does). */
+  servesAws?: boolean;
+  start(ctx: NodeContext): Promise<RunningService> | RunningService;
+}
