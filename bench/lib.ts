@@ -54,21 +54,44 @@ export function writeFiles(root: string, files: Record<string, string>): void {
   }
 }
 
+/** Servers still running are killed when the benchmark exits, even on a crash. */
+const running = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const p of running) p.kill('SIGKILL');
+});
+
 export interface Server {
   proc: ChildProcess;
   url: string;
   stop(): Promise<void>;
 }
 
-/** Starts `command args` pinned to `core` and waits until `url` answers. */
-export async function startServer(command: string, args: string[], url: string, options: { core?: string; env?: Record<string, string>; cwd?: string } = {}): Promise<Server> {
+/**
+ * Starts `command args` pinned to `core` and waits until `url` answers (and, for Outpost, until
+ * it printed its ready line: the health endpoint answers before dev has deployed everything).
+ */
+export async function startServer(command: string, args: string[], url: string, options: { core?: string; env?: Record<string, string>; cwd?: string; readyLine?: boolean; setup?: () => void } = {}): Promise<Server> {
+  options.setup?.();
   const pinned = options.core !== undefined && hasCommand('taskset');
   const proc = spawn(pinned ? 'taskset' : command, pinned ? ['-c', options.core as string, command, ...args] : args, {
-    stdio: ['ignore', 'ignore', 'inherit'],
+    stdio: ['ignore', options.readyLine ? 'pipe' : 'ignore', 'inherit'],
     env: { ...process.env, ...options.env },
     cwd: options.cwd ?? REPO,
   });
-  const deadline = Date.now() + 30_000;
+  running.add(proc);
+  proc.once('exit', () => running.delete(proc));
+  const deadline = Date.now() + 120_000;
+  if (options.readyLine) {
+    let out = '';
+    await new Promise<void>((resolve, reject) => {
+      proc.stdout?.on('data', (d: Buffer) => {
+        out += d.toString();
+        if (/ready on /.test(out)) resolve();
+      });
+      proc.once('exit', () => reject(new Error(`${command} exited before it was ready`)));
+    });
+    proc.stdout?.resume();
+  }
   for (;;) {
     try {
       const r = await fetch(url);

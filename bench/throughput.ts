@@ -49,7 +49,7 @@ const w :Workerd.Worker = ( modules = [ (name = "w.js", esModule = embed "w.js")
   },
   {
     name: 'outpost (Workers module)',
-    start: (port) => startServer(process.execPath, [CLI, 'dev', `${dir}/hello`, '--port', String(port), '--state', `${dir}/state-${port}`, '--quiet'], `http://127.0.0.1:${port}/`, { core: CORES.server }),
+    start: (port) => startServer(process.execPath, [CLI, 'dev', `${dir}/hello`, '--port', String(port), '--state', `${dir}/state-${port}`, '--quiet'], `http://127.0.0.1:${port}/`, { core: CORES.server, readyLine: true }),
   },
 ];
 

@@ -13,15 +13,6 @@ const RUNNER = fileURLToPath(new URL('../../shared/conformance/run.mjs', import.
 
 /** Fixtures that wait for a later capability, and which one. */
 const PENDING: Record<string, string> = {
-  'workers-cron-queue': 'queues and cron (events capability)',
-  'lambda-apigw': 'Lambda adapter (platform compatibility)',
-  'sam-httpapi': 'Lambda adapter (platform compatibility)',
-  'lambda-edge-ab': 'Lambda@Edge adapter (platform compatibility)',
-  'vercel-edge': 'Vercel adapter (platform compatibility)',
-  'deno-deploy': 'Deno adapter and Deno KV (platform compatibility)',
-  'gcf-firebase': 'Google adapter (platform compatibility)',
-  'azure-functions': 'Azure adapter (platform compatibility)',
-  'sam-order-workflow': 'Step Functions API (workflows capability)',
 };
 
 function replay(fixture: string, base: string, aws: string): Promise<{ code: number; output: string }> {
@@ -39,7 +30,8 @@ for (const name of readdirSync(FIXTURES, { withFileTypes: true }).filter((e) => 
   test(`fixture ${name}`, pending ? { todo: `waits for: ${pending}` } : {}, async (t) => {
     const dir = join(FIXTURES, name);
     const node = await startOutpost(t, ['dev', dir, '--port', '0', '--aws-port', '0', '--state', await tempDir(t), '--quiet']);
-    const aws = /aws api on (http:\/\/\S+)/.exec(node.stdout())?.[1] ?? 'http://127.0.0.1:9';
+    // The AWS line follows the ready line; wait for it rather than racing it.
+    const aws = (await node.waitFor(/aws api on (http:\/\/\S+)/, 5_000).catch(() => undefined))?.[1] ?? 'http://127.0.0.1:9';
     const result = await replay(dir, node.url, aws);
     assert.equal(result.code, 0, result.output);
     assert.match(result.output, /\d+ passed, 0 failed/);

@@ -30,6 +30,19 @@ export default {
         return new Response(new ReadableStream({ pull(c) { if (i === n) c.close(); else c.enqueue(new TextEncoder().encode('chunk ' + i++ + '\\n')); } }), { headers: { 'content-type': 'text/plain' } });
       }
       case '/cf': return Response.json({ cf: request.cf ?? null });
+      case '/sse': {
+        // One event now, the next only when the test's gate answers: the first must not wait.
+        const gate = url.searchParams.get('gate');
+        const encoder = new TextEncoder();
+        return new Response(new ReadableStream({
+          async start(c) {
+            c.enqueue(encoder.encode('data: first\\n\\n'));
+            await (await fetch(gate)).text();
+            c.enqueue(encoder.encode('data: second\\n\\n'));
+            c.close();
+          },
+        }), { headers: { 'content-type': 'text/event-stream' } });
+      }
       case '/later': {
         ctx.waitUntil(new Promise((resolve) => setTimeout(resolve, 50)).then(() => { globalThis.late = 'done'; }));
         return new Response('answered first');
@@ -156,6 +169,22 @@ describe('gateway', () => {
     const lines = text.trim().split('\n');
     assert.equal(lines.length, 500);
     assert.equal(lines[499], 'chunk 499');
+  });
+
+  test('a streamed response sends its first chunk before the second exists (server-sent events)', async () => {
+    const arrived = Promise.withResolvers<() => void>();
+    const gate = createServer((_req, res) => arrived.resolve(() => res.end('go')));
+    await new Promise<void>((r) => gate.listen(0, '127.0.0.1', () => r()));
+    cleanups.push(() => gate.close());
+    const gateUrl = `http://127.0.0.1:${(gate.address() as { port: number }).port}/`;
+    const r = await fetch(`${dev.url}/app/sse?gate=${encodeURIComponent(gateUrl)}`);
+    const reader = (r.body as ReadableStream<Uint8Array>).getReader();
+    const first = await reader.read();
+    assert.equal(new TextDecoder().decode(first.value), 'data: first\n\n', 'the first event arrived while the function still waits');
+    (await arrived.promise)();
+    let rest = '';
+    for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) rest += new TextDecoder().decode(chunk.value);
+    assert.equal(rest, 'data: second\n\n');
   });
 
   test('repeated response headers survive (set-cookie)', async () => {

@@ -48,7 +48,9 @@ export interface Running {
 
 /** Runs `outpost <args>` until it prints its ready line. */
 export async function startOutpost(t: Cleanup, args: string[], options: { env?: Record<string, string>; cwd?: string; timeoutMs?: number } = {}): Promise<Running> {
-  const proc = spawn(process.execPath, [CLI, ...args], {
+  // The AWS port defaults to 4566; tests never take a fixed port, so it is 0 unless given.
+  const awsPort = (args[0] === 'dev' || args[0] === 'serve') && !args.includes('--aws-port') ? ['--aws-port', '0'] : [];
+  const proc = spawn(process.execPath, [CLI, ...args, ...awsPort], {
     cwd: options.cwd ?? REPO,
     env: { ...process.env, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],

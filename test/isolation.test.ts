@@ -36,6 +36,14 @@ export default {
       await probe('navigator.userAgent', () => navigator.userAgent);
       return Response.json(results);
     }
+    if (url.pathname === '/globals') {
+      const names = ['fetch', 'Request', 'Response', 'Headers', 'FormData', 'Blob', 'File', 'URL', 'URLSearchParams', 'URLPattern', 'TextEncoder', 'TextDecoder', 'TextEncoderStream', 'TextDecoderStream', 'atob', 'btoa', 'crypto', 'CryptoKey', 'SubtleCrypto', 'ReadableStream', 'WritableStream', 'TransformStream', 'ByteLengthQueuingStrategy', 'CountQueuingStrategy', 'CompressionStream', 'DecompressionStream', 'AbortController', 'AbortSignal', 'Event', 'EventTarget', 'structuredClone', 'queueMicrotask', 'setTimeout', 'setInterval', 'clearTimeout', 'clearInterval', 'performance', 'console', 'navigator', 'DOMException', 'WebAssembly'];
+      const missing = names.filter((n) => typeof globalThis[n] === 'undefined');
+      const digest = [...new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode('abc')))].slice(0, 4);
+      const gz = await new Response(new Blob(['hello']).stream().pipeThrough(new CompressionStream('gzip')).pipeThrough(new DecompressionStream('gzip'))).text();
+      const pattern = new URLPattern({ pathname: '/users/:id' }).exec('https://x.test/users/7')?.pathname.groups.id;
+      return Response.json({ missing, digest, gz, pattern, uuid: /^[0-9a-f-]{36}$/.test(crypto.randomUUID()), now: typeof performance.now() });
+    }
     if (url.pathname === '/realm') {
       const body = await request.arrayBuffer();
       const bytes = new Uint8Array(body);
@@ -126,6 +134,11 @@ describe('isolation', () => {
       'setTimeout this': 'none',
       'navigator.userAgent': 'Cloudflare-Workers',
     });
+  });
+
+  test('the WinterTC minimum common API is all there', async () => {
+    const r = (await (await fetch(`${dev.url}/prober/globals`)).json()) as Record<string, unknown>;
+    assert.deepEqual(r, { missing: [], digest: [186, 120, 22, 191], gz: 'hello', pattern: '7', uuid: true, now: 'number' });
   });
 
   test('instanceof holds for everything a function receives', async () => {

@@ -5,10 +5,16 @@
  */
 import type { BindingSpec } from '../project/spec.ts';
 import { createKvNamespace } from './kv/kv.guest.ts';
+import { createQueueProducer } from './queue/queue.guest.ts';
+import { createDenoKv } from './denokv/denokv.guest.ts';
+import { createWorkflowBinding } from './workflow/workflow.guest.ts';
 import type { Rpc } from './rpc.ts';
 
 const GUESTS: Partial<Record<BindingSpec['type'], (name: string, rpc: Rpc) => object>> = {
   kv: createKvNamespace,
+  workflow: createWorkflowBinding,
+  queue: createQueueProducer,
+  denokv: createDenoKv,
 };
 
 export function createBindings(specs: readonly BindingSpec[], rpc: Rpc): Record<string, object> {

@@ -8,6 +8,9 @@ import { OutpostError } from '../errors.ts';
 import type { BindingSpec } from '../project/spec.ts';
 import type { Store } from '../store/types.ts';
 import { kvHost } from './kv/index.ts';
+import { queueHost } from './queue/index.ts';
+import { denoKvHost } from './denokv/index.ts';
+import { workflowHost } from './workflow/index.ts';
 import type { HostBinding } from './rpc.ts';
 
 export type { HostBinding, Rpc } from './rpc.ts';
@@ -20,6 +23,9 @@ export interface BindingContext {
 
 const HOSTS: Partial<Record<BindingSpec['type'], (spec: BindingSpec, ctx: BindingContext) => HostBinding>> = {
   kv: (spec, ctx) => kvHost(ctx.store.kv, spec.type === 'kv' ? spec.namespace : '', ctx.now),
+  workflow: (spec, ctx) => workflowHost(ctx.store, spec.type === 'workflow' ? spec.stateMachine : ''),
+  queue: (spec, ctx) => queueHost(ctx.store.queues, spec.type === 'queue' ? spec.queue : ''),
+  denokv: (spec, ctx) => denoKvHost(ctx.store.denokv, spec.type === 'denokv' ? spec.database : '', ctx.now),
 };
 
 /** Returns the dispatcher for one version's bindings. Unknown names are refused. */

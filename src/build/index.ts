@@ -13,6 +13,7 @@ import type { Message, Plugin } from 'esbuild';
 import { OutpostError } from '../errors.ts';
 import type { FunctionSpec } from '../project/spec.ts';
 import { compatPlugin } from './compat.ts';
+import { denoPlugin } from './deno.ts';
 
 export interface Bundle {
   code: Uint8Array;
@@ -103,7 +104,7 @@ export interface BuildOptions {
  * file:line:column when esbuild reports any.
  */
 export async function buildFunction(fn: FunctionSpec, root: string, options: BuildOptions = {}): Promise<Bundle> {
-  const plugins: Plugin[] = [compatPlugin(), refuseRemoteImports(), ...(options.plugins ?? [])];
+  const plugins: Plugin[] = [...(fn.style === 'deno' ? [denoPlugin(fn, root)] : []), compatPlugin(), refuseRemoteImports(), ...(options.plugins ?? [])];
   if (!fn.nodeCompat) plugins.push(refuseNodeBuiltins());
   let result: esbuild.BuildResult<{ write: false; outfile: string; sourcemap: 'linked' }>;
   try {

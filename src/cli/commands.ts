@@ -5,6 +5,8 @@
 import type { ParseArgsConfig } from 'node:util';
 import { dev, serve } from './node-commands.ts';
 import { deploy, invoke, list, remove, rollback, versions } from './control-commands.ts';
+import { queues, trigger } from './queues-commands.ts';
+import { workflows } from './workflows-commands.ts';
 
 export type Values = Record<string, string | boolean | undefined>;
 
@@ -48,7 +50,7 @@ Examples:
   },
   serve: {
     summary: 'run a long-lived node with the control API',
-    options: { port: { type: 'string' }, host: { type: 'string' }, 'aws-port': { type: 'string' }, state: { type: 'string' }, region: { type: 'string' }, 'trust-proxy': { type: 'string', multiple: true }, quiet: { type: 'boolean' } },
+    options: { port: { type: 'string' }, host: { type: 'string' }, 'aws-port': { type: 'string' }, state: { type: 'string' }, region: { type: 'string' }, 'trust-proxy': { type: 'string', multiple: true }, quiet: { type: 'boolean' }, 'allow-private-network': { type: 'boolean' } },
     help: `outpost serve — run a node that serves what is deployed to it
 
 Options:
@@ -58,6 +60,7 @@ Options:
   --aws-port <n>       AWS-compatible APIs (default 4566; 0 picks a free port)
   --region <name>      region reported to functions (default local)
   --trust-proxy <ip>   trust geo and x-forwarded-for headers from this proxy (repeatable)
+  --allow-private-network  let functions reach loopback and private addresses (denied by default)
   --quiet              no request log
 
 On first start it creates an admin token and prints it once on stderr.
@@ -117,5 +120,69 @@ Examples:
     options: remote,
     help: `outpost delete <function> — stop serving a function and remove its versions\n\nOptions:\n${REMOTE_HELP}`,
     run: remove,
+  },
+  workflows: {
+    summary: 'list, start and inspect state machine executions',
+    options: { ...remote, input: { type: 'string' }, name: { type: 'string' }, status: { type: 'string' }, wait: { type: 'boolean' } },
+    help: `outpost workflows <list|start|describe|history> — state machines (Step Functions) on a node
+
+  outpost workflows list                      state machines
+  outpost workflows list <state-machine>      its executions, newest first (--status RUNNING)
+  outpost workflows start <state-machine>     start an execution (--input <json>, --name <n>, --wait)
+  outpost workflows describe <execution>      status, input, output, error
+  outpost workflows history <execution>       the execution's history events
+
+An execution is its ARN or <state-machine>/<name>.
+
+Options:
+${REMOTE_HELP}
+  --input <json>   execution input (default {})
+  --name <name>    execution name (default: a UUID; the same name and input twice is idempotent)
+  --status <s>     list only executions with this status
+  --wait           start: wait for the execution to end; exit 1 unless it succeeded
+
+Examples:
+  outpost workflows start order-flow --input '{"orderId":"o1"}' --wait
+  outpost workflows history order-flow/order-o1`,
+    run: workflows,
+  },
+  queues: {
+    summary: 'list, create, send to, peek at and redrive queues',
+    options: { ...remote, 'visibility-timeout': { type: 'string' }, 'max-receives': { type: 'string' }, dlq: { type: 'string' }, 'content-type': { type: 'string' }, delay: { type: 'string' }, limit: { type: 'string' }, dead: { type: 'boolean' }, 'to-queue': { type: 'string' } },
+    help: `outpost queues <list|create|send|peek|purge|dlq redrive> — the node's queues
+
+  outpost queues list                         depth, in flight, delayed, dead, oldest age, consumers
+  outpost queues create <queue>               (--visibility-timeout <s>, --max-receives <n> --dlq <queue>)
+  outpost queues send <queue> <body>          a JSON body (--content-type text|json, --delay <s>)
+  outpost queues peek <queue>                 look at messages without taking them (--limit <n>, --dead)
+  outpost queues purge <queue>                delete every message
+  outpost queues dlq redrive <queue>          deliver dead messages again (from a DLQ to the queue each
+                                              came from, or a queue's own dead messages; --to-queue <q>)
+
+Options:
+${REMOTE_HELP}
+
+A message that fails max_retries times goes to the consumer's dead_letter_queue; with none it
+stays in its queue as dead and \`outpost queues list\` counts it.
+
+Examples:
+  outpost queues send jobs '{"id":1}'
+  outpost queues peek jobs-dlq --limit 5
+  outpost queues dlq redrive jobs-dlq`,
+    run: queues,
+  },
+  trigger: {
+    summary: 'run a function\'s scheduled handler now',
+    options: { ...remote, cron: { type: 'string' } },
+    help: `outpost trigger cron <function> [--cron <expression>] — run a scheduled handler now
+
+Options:
+${REMOTE_HELP}
+  --cron <expr>    the cron the handler sees (default: the function's first cron trigger)
+
+Examples:
+  outpost trigger cron jobs
+  outpost trigger cron jobs --cron '*/5 * * * *'`,
+    run: trigger,
   },
 };

@@ -44,11 +44,14 @@ export async function deploy(values: Values, positionals: string[]): Promise<num
       digest: bundle.digest,
     });
   }
-  const result = await api<DeployResult>(client(values), 'POST', 'deploy', { project: project.name, functions });
+  const result = await api<DeployResult>(client(values), 'POST', 'deploy', { project: project.name, functions, stateMachines: project.stateMachines });
   print(
     values,
     result,
-    result.functions.map((f) => (f.unchanged ? `= ${f.name}@${f.version} unchanged` : `✔ ${f.name}@${f.version} is live${f.previous === undefined ? '' : ` (was @${f.previous})`}`)).join('\n'),
+    [
+      ...result.functions.map((f) => (f.unchanged ? `= ${f.name}@${f.version} unchanged` : `✔ ${f.name}@${f.version} is live${f.previous === undefined ? '' : ` (was @${f.previous})`}`)),
+      ...(result.stateMachines ?? []).map((m) => (m.unchanged ? `= state machine ${m.name} v${m.version} unchanged` : `✔ state machine ${m.name} v${m.version} is live${m.previous === undefined ? '' : ` (was v${m.previous})`}`)),
+    ].join('\n'),
   );
   return EXIT.ok;
 }

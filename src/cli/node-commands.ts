@@ -87,6 +87,7 @@ export async function serve(values: Values): Promise<number> {
     store,
     logger,
     dev: false,
+    allowPrivateNetwork: values['allow-private-network'] === true,
     port,
     awsPort,
     host: typeof values['host'] === 'string' ? values['host'] : '127.0.0.1',

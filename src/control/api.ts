@@ -10,6 +10,7 @@ import { sendError } from '../gateway/index.ts';
 import type { Deployments, PrebuiltFunction } from './deployments.ts';
 import type { FunctionManifest } from './records.ts';
 import type { Tokens } from './tokens.ts';
+import type { StateMachineSpec } from '../project/spec.ts';
 
 export interface InvokeRequest {
   /** An event for event-style functions (Lambda), or a request for HTTP ones. */
@@ -25,6 +26,8 @@ export interface ControlApiOptions {
   invoke(name: string, body: InvokeRequest): Promise<unknown>;
   /** What this node runs of a function right now (instances, in-flight invocations). */
   runtime(name: string): { instances: number; inFlight: number };
+  /** Routes of node services under /_outpost/api/ (tried after the built-in ones, after auth); true when handled. */
+  extensions?: (req: IncomingMessage, res: ServerResponse, requestId: string) => Promise<boolean>;
   /** Largest deploy upload (default 64 MiB). */
   maxUploadBytes?: number;
 }
@@ -55,8 +58,19 @@ function send(res: ServerResponse, status: number, value: unknown, requestId: st
   res.end(body);
 }
 
-function parsePrebuilt(body: unknown): { project: string; functions: PrebuiltFunction[] } {
-  const b = body as { project?: unknown; functions?: unknown };
+function parseStateMachines(value: unknown): StateMachineSpec[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value)) throw new OutpostError('INVALID_DEPLOY', 'stateMachines must be an array of { name, definition, type }', { status: 400, fault: 'user' });
+  return value.map((m: { name?: unknown; definition?: unknown; type?: unknown }, i: number) => {
+    if (typeof m !== 'object' || m === null || typeof m.name !== 'string' || m.definition === undefined || (m.type !== 'STANDARD' && m.type !== 'EXPRESS')) {
+      throw new OutpostError('INVALID_DEPLOY', `stateMachines[${i}] needs name, definition and type (STANDARD or EXPRESS)`, { status: 400, fault: 'user' });
+    }
+    return { name: m.name, definition: m.definition, type: m.type };
+  });
+}
+
+function parsePrebuilt(body: unknown): { project: string; functions: PrebuiltFunction[]; stateMachines: StateMachineSpec[] } {
+  const b = body as { project?: unknown; functions?: unknown; stateMachines?: unknown };
   if (typeof b.project !== 'string' || !Array.isArray(b.functions) || b.functions.length === 0) {
     throw new OutpostError('INVALID_DEPLOY', 'a deploy needs { project, functions: [{ manifest, bundle, sourceMap, digest }] }', {
       status: 400,
@@ -66,6 +80,7 @@ function parsePrebuilt(body: unknown): { project: string; functions: PrebuiltFun
   }
   return {
     project: b.project,
+    stateMachines: parseStateMachines(b.stateMachines),
     functions: b.functions.map((f: { manifest?: unknown; bundle?: unknown; sourceMap?: unknown; digest?: unknown }, i: number) => {
       if (typeof f.manifest !== 'object' || f.manifest === null || typeof f.bundle !== 'string' || typeof f.digest !== 'string') {
         throw new OutpostError('INVALID_DEPLOY', `functions[${i}] needs manifest, bundle (base64) and digest`, { status: 400, fault: 'user' });
@@ -111,8 +126,8 @@ export function createControlApi(options: ControlApiOptions): (req: IncomingMess
       const method = req.method ?? 'GET';
       const { deployments } = options;
       if (parts[0] === 'deploy' && parts.length === 1 && method === 'POST') {
-        const { project, functions } = parsePrebuilt(await readJson(req, limit));
-        send(res, 200, await deployments.deploy(project, functions), requestId);
+        const { project, functions, stateMachines } = parsePrebuilt(await readJson(req, limit));
+        send(res, 200, await deployments.deploy(project, functions, { stateMachines }), requestId);
         return true;
       }
       if (parts[0] === 'functions') {
@@ -147,6 +162,8 @@ export function createControlApi(options: ControlApiOptions): (req: IncomingMess
           return true;
         }
       }
+      // Capabilities (node services) serve their own routes here, after the same auth.
+      if (options.extensions && (await options.extensions(req, res, requestId))) return true;
       throw new OutpostError('API_NOT_FOUND', `no API at ${method} ${url.pathname}`, { status: 404, fault: 'user' });
     } catch (error) {
       sendError(res, requestId, error instanceof OutpostError ? error : new OutpostError('INTERNAL', (error as Error).message, { status: 500 }));

@@ -4,12 +4,15 @@
  * bundles, proves each one starts (module evaluation, handler shape) on this node, writes the
  * immutable version records and only then moves each function's active pointer. Anything that
  * fails before the pointer moves leaves the old version serving and changes nothing visible.
+ * A project's state machines are validated before anything is written (every problem listed)
+ * and stored after its functions, as versions like functions (workflows/registry.ts).
  */
 import { buildFunction } from '../build/index.ts';
 import type { Bundle } from '../build/index.ts';
 import { OutpostError } from '../errors.ts';
-import type { FunctionSpec, ProjectSpec } from '../project/spec.ts';
+import type { FunctionSpec, ProjectSpec, StateMachineSpec } from '../project/spec.ts';
 import type { Store } from '../store/types.ts';
+import { StateMachines } from '../workflows/registry.ts';
 import { keys } from './records.ts';
 import type { FunctionManifest, FunctionRecord, VersionRecord } from './records.ts';
 import { relative } from 'node:path';
@@ -20,6 +23,14 @@ export type StartCheck = (record: VersionRecord, bundlePath: string) => Promise<
 export interface DeployResult {
   project: string;
   functions: Array<{ name: string; version: number; previous?: number; digest: string; unchanged: boolean }>;
+  /** The project's state machines (absent when it has none). */
+  stateMachines?: Array<{ name: string; version: number; previous?: number; unchanged: boolean }>;
+}
+
+export interface DeployOptions {
+  sourceRoot?: string;
+  /** State machines of the project (SAM, serverless stepFunctions). */
+  stateMachines?: readonly StateMachineSpec[];
 }
 
 /** A prebuilt function as the deploy API receives it. */
@@ -36,6 +47,7 @@ export class Deployments {
   readonly #store: Store;
   readonly #check: StartCheck;
   readonly #now: () => Date;
+  readonly #stateMachines: StateMachines;
   /** Deploys of one function are serialised on this node; CAS guards across nodes. */
   #queue: Promise<unknown> = Promise.resolve();
 
@@ -43,25 +55,28 @@ export class Deployments {
     this.#store = store;
     this.#check = check;
     this.#now = now;
+    this.#stateMachines = new StateMachines(store.meta, () => this.#now().getTime());
   }
 
   /** Builds and deploys a project read from disk. */
   async deployProject(project: ProjectSpec, options: { sourceRoot?: string } = {}): Promise<DeployResult> {
     const built: PrebuiltFunction[] = [];
     for (const fn of project.functions) built.push({ manifest: manifestOf(fn, project.root), bundle: await buildFunction(fn, project.root) });
-    return this.deploy(project.name, built, options);
+    return this.deploy(project.name, built, { ...options, stateMachines: project.stateMachines });
   }
 
   /** Deploys prebuilt bundles (what `outpost deploy` uploads). */
-  deploy(project: string, functions: PrebuiltFunction[], options: { sourceRoot?: string } = {}): Promise<DeployResult> {
+  deploy(project: string, functions: PrebuiltFunction[], options: DeployOptions = {}): Promise<DeployResult> {
     const run = this.#queue.then(() => this.#deploy(project, functions, options));
     this.#queue = run.catch(() => undefined);
     return run;
   }
 
-  async #deploy(project: string, functions: PrebuiltFunction[], options: { sourceRoot?: string }): Promise<DeployResult> {
+  async #deploy(project: string, functions: PrebuiltFunction[], options: DeployOptions): Promise<DeployResult> {
     const { meta, blobs } = this.#store;
     const createdAt = this.#now().toISOString();
+    const machines = options.stateMachines ?? [];
+    await this.#checkStateMachines(project, machines);
     const planned: Array<{ record: VersionRecord; current: { value: FunctionRecord; revision: number } | undefined; unchanged: boolean }> = [];
     for (const { manifest, bundle } of functions) {
       const current = await meta.get<FunctionRecord>(keys.function(manifest.name));
@@ -121,7 +136,34 @@ export class Deployments {
         unchanged: p.unchanged,
       });
     }
+    // 5. state machines, once the functions their tasks call are live
+    if (machines.length > 0) result.stateMachines = [];
+    for (const m of machines) result.stateMachines?.push(await this.#stateMachines.deploy(project, { name: m.name, definition: m.definition, type: m.type }));
     return result;
+  }
+
+  /** Rejects the deploy, listing every problem of every state machine, before anything is written. */
+  async #checkStateMachines(project: string, machines: readonly StateMachineSpec[]): Promise<void> {
+    const lines: string[] = [];
+    const problems: Array<{ stateMachine: string; problem: string }> = [];
+    const seen = new Set<string>();
+    for (const m of machines) {
+      const found = await this.#stateMachines.deployProblems(project, { name: m.name, definition: m.definition, type: m.type });
+      if (seen.has(m.name)) found.push('the project defines two state machines with this name');
+      seen.add(m.name);
+      for (const problem of found) {
+        problems.push({ stateMachine: m.name, problem });
+        lines.push(`  ${m.name}: ${problem}`);
+      }
+    }
+    if (lines.length > 0) {
+      throw new OutpostError('INVALID_STATE_MACHINE', `the project's state machines have ${lines.length} problem${lines.length === 1 ? '' : 's'}:\n${lines.join('\n')}`, {
+        status: 400,
+        fault: 'user',
+        hint: 'fix the Amazon States Language definitions listed above; nothing was deployed',
+        details: { problems },
+      });
+    }
   }
 
   async list(): Promise<FunctionRecord[]> {

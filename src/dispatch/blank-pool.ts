@@ -24,13 +24,20 @@ export class BlankPool {
     for (const mb of options.warmSizes ?? [128]) this.#refill(mb);
   }
 
-  /** A ready (or readying) blank with this heap limit; the pool refills in the background. */
+  /**
+   * A ready (or readying) blank with this heap limit. The caller calls {@link replenish} once
+   * the blank has loaded its version: starting a worker thread costs tens of milliseconds of
+   * CPU, which must not compete with the cold start it is replacing the blank for.
+   */
   take(memoryMb: number): Instance {
     const list = this.#blanks.get(memoryMb) ?? [];
     this.#blanks.set(memoryMb, list);
-    const instance = list.shift() ?? new Instance({ memoryMb });
+    return list.shift() ?? new Instance({ memoryMb });
+  }
+
+  /** Tops the pool for this memory size back up (after a take). */
+  replenish(memoryMb: number): void {
     this.#refill(memoryMb);
-    return instance;
   }
 
   /** Resolves when every blank currently in the pool is warm. */

@@ -38,7 +38,7 @@ export interface InvocationRecord {
 }
 
 export interface DispatchHooks {
-  log(fn: string, version: number, invocation: { instance: number; id: number }, level: LogLevel, message: string): void;
+  log(fn: string, version: number, requestId: string | undefined, level: LogLevel, message: string): void;
   /** A limit stopped an instance (for logs and metrics). */
   limit(fn: string, version: number, code: LimitCode): void;
 }
@@ -83,8 +83,6 @@ export class Dispatcher {
   readonly #watchdogMs: number;
   #ticking = false;
   #lastSweep = 0;
-  /** Maps (instance id, invocation id) back to request ids for logs. */
-  readonly #invocationIds = new WeakMap<Instance, Map<number, string>>();
 
   constructor(options: DispatcherOptions) {
     this.#blanks = options.blanks;
@@ -129,11 +127,9 @@ export class Dispatcher {
 
   async #start(version: RunnableVersion): Promise<Instance> {
     const instance = this.#blanks.take(version.limits.memoryMb);
-    const ids = new Map<number, string>();
-    this.#invocationIds.set(instance, ids);
     const hooks: InstanceHooks = {
       rpc: (_invocation, binding, method, args) => version.bindings(binding, method, args),
-      log: (invocation, level, message) => this.#hooks.log(version.functionName, version.version, { instance: instance.id, id: invocation }, level, message),
+      log: (requestId, level, message) => this.#hooks.log(version.functionName, version.version, requestId, level, message),
       exited: (i, code) => {
         this.#watched.delete(i);
         const v = this.#versions.get(version.key);
@@ -144,7 +140,12 @@ export class Dispatcher {
         if (code && code !== 'INSTANCE_CRASHED') this.#hooks.limit(version.functionName, version.version, code);
       },
     };
-    await instance.load({ t: 'load', ...version.load }, hooks, version.limits.startupMs);
+    try {
+      await instance.load({ t: 'load', ...version.load }, hooks, version.limits.startupMs);
+    } finally {
+      // After the request this cold start serves has gone out, not in its way.
+      setTimeout(() => this.#blanks.replenish(version.limits.memoryMb), 10).unref();
+    }
     return instance;
   }
 
@@ -191,8 +192,7 @@ export class Dispatcher {
     const limits = v?.version.limits;
     const deadline = Date.now() + (limits?.wallMs ?? 60_000);
     const { id, finished } = instance.http({ ...message, deadline }, sink);
-    this.#remember(instance, id, message.requestId);
-    return { ref: { instance: instance.id, id }, record: this.#record(key, instance, id, cold, startMs, finished) };
+    return { ref: { instance: instance.id, id }, record: this.#record(v, instance, cold, startMs, finished) };
   }
 
   /** Runs an event invocation (cron, queue, direct invoke) and resolves with its result. */
@@ -200,8 +200,7 @@ export class Dispatcher {
     const { instance, cold, startMs } = await this.#acquire(key);
     const limits = this.#versions.get(key)?.version.limits;
     const { result, finished } = instance.event(kind, payload, requestId, Date.now() + (limits?.wallMs ?? 60_000));
-    const id = 0;
-    const record = this.#record(key, instance, id, cold, startMs, finished);
+    const record = this.#record(this.#versions.get(key), instance, cold, startMs, finished);
     return { result: await result, record: await record };
   }
 
@@ -218,22 +217,19 @@ export class Dispatcher {
     for (const v of this.#versions.values()) for (const i of v.instances) if (i.id === ref.instance) i.abort(ref.id, reason);
   }
 
-  /** The request id of an instance's invocation (for tagging console output). */
-  requestIdOf(instance: Instance, invocation: number): string | undefined {
-    return this.#invocationIds.get(instance)?.get(invocation);
-  }
-
-  #remember(instance: Instance, id: number, requestId: string): void {
-    this.#invocationIds.get(instance)?.set(id, requestId);
-  }
-
-  async #record(key: string, instance: Instance, id: number, cold: boolean, startMs: number, finished: Promise<InvocationUsage>): Promise<InvocationRecord> {
-    const usage = await finished;
-    this.#invocationIds.get(instance)?.delete(id);
-    const v = this.#versions.get(key);
-    if (!v && instance.inFlight === 0) void instance.terminate(); // version retired while this ran
-    const [fn = key, version = '0'] = key.split('@');
-    return { function: fn, version: Number(version), instance: instance.id, coldStart: cold, startMs, cpuMs: usage.cpuMicros / 1000, subrequests: usage.subrequests };
+  #record(v: VersionInstances | undefined, instance: Instance, cold: boolean, startMs: number, finished: Promise<InvocationUsage>): Promise<InvocationRecord> {
+    return finished.then((usage) => {
+      if (v?.retired && instance.inFlight === 0) void instance.terminate(); // retired while this ran
+      return {
+        function: v?.version.functionName ?? '',
+        version: v?.version.version ?? 0,
+        instance: instance.id,
+        coldStart: cold,
+        startMs,
+        cpuMs: usage.cpuMicros / 1000,
+        subrequests: usage.subrequests,
+      };
+    });
   }
 
   /** Watchdog: charges CPU to in-flight invocations, ends the ones past a limit, evicts idle instances. */

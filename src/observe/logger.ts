@@ -24,7 +24,11 @@ export interface InvocationLog {
   error?: { code: string; message: string; stack?: string };
 }
 
+/** Receives every console line a function prints (see {@link Logger.onConsole}). */
+export type ConsoleListener = (fn: string, version: number, requestId: string | undefined, level: string, message: string) => void;
+
 export class Logger {
+  readonly #listeners = new Set<ConsoleListener>();
   readonly #out: Writable;
   readonly #format: LogFormat;
   readonly #quiet: boolean;
@@ -33,6 +37,11 @@ export class Logger {
     this.#out = options.out;
     this.#format = options.format;
     this.#quiet = options.quiet ?? false;
+  }
+
+  /** False when invocation records are dropped anyway: callers skip building them. */
+  get recordsInvocations(): boolean {
+    return !this.#quiet;
   }
 
   invocation(record: InvocationLog): void {
@@ -49,7 +58,14 @@ export class Logger {
     this.#write(`[${record.status}] ${what}${fn} ${record.durationMs.toFixed(1)}ms${cold} ${record.outcome === 'ok' ? '' : record.outcome}${error}`.trimEnd());
   }
 
+  /** Calls `listener` with every console line, even when quiet (the Lambda API's log tail); returns the unsubscribe function. */
+  onConsole(listener: ConsoleListener): () => void {
+    this.#listeners.add(listener);
+    return () => void this.#listeners.delete(listener);
+  }
+
   console(fn: string, version: number, requestId: string | undefined, level: string, message: string): void {
+    for (const listener of this.#listeners) listener(fn, version, requestId, level, message);
     if (this.#quiet) return;
     if (this.#format === 'json') {
       this.#write(JSON.stringify({ time: new Date().toISOString(), level, type: 'console', function: fn, version, requestId, message }));

@@ -316,6 +316,14 @@ async function readV3Function(
   f.reportUnknown(['bindings', 'scriptFile', 'entryPoint', 'disabled']);
   if (entry === undefined) return undefined;
   entry = path.resolve(entry);
+  // The adapter needs the binding names: `context.bindings.<in>` is the request, and the http
+  // output binding (`res`, or `$return` for the return value) is the response.
+  const named = (type: string, direction: string): string | undefined => {
+    const found = (Array.isArray(raw['bindings']) ? raw['bindings'] : []).find((x: unknown) => isRecord(x) && x['type'] === type && (x['direction'] ?? direction) === direction);
+    return isRecord(found) && typeof found['name'] === 'string' ? found['name'] : undefined;
+  };
+  const httpInput = named('httpTrigger', 'in');
+  const httpOutput = named('http', 'out');
   return {
     name: folder,
     style: 'azure-v3',
@@ -330,7 +338,13 @@ async function readV3Function(
     nodeCompat: true,
     compatibilityFlags: [],
     // ASP.NET routing matches paths case-insensitively; the router should too for these routes.
-    platform: { routePrefix: host.routePrefix, programmingModel: '3', caseInsensitiveRoutes: 'true' },
+    platform: {
+      routePrefix: host.routePrefix,
+      programmingModel: '3',
+      caseInsensitiveRoutes: 'true',
+      ...(httpInput ? { httpInput } : {}),
+      ...(httpOutput ? { httpOutput } : {}),
+    },
   };
 }
 

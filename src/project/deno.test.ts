@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { test } from 'node:test';
-import { detectDeno, loadDeno, taskEntry, taskEnvFile } from './deno.ts';
+import { DENO_KV_BINDING, denoCrons, detectDeno, loadDeno, taskEntry, taskEnvFile } from './deno.ts';
 import { expectProblems, fixturePath, tempProject } from './testing.ts';
 
 const SERVE = 'Deno.serve((_req) => new Response("ok"));\n';
@@ -82,4 +82,17 @@ test('bad configs: syntax errors, missing entry, missing task script, wrong type
     { file: 'deno.json', key: 'tasks.dev', message: /app\.ts does not exist/ },
     { file: 'deno.json', key: 'unstable' },
   ]);
+});
+
+test('every Deno function gets its own Deno KV database; literal Deno.cron calls become cron triggers', async (t) => {
+  const root = await tempProject(t, {
+    'deno.json': '{}',
+    'main.ts': `${SERVE}Deno.cron("nightly cleanup", "0 3 * * *", () => {});\n// Deno.cron("commented", "* * * * *", () => {});\nDeno.cron('report', '*/15  * * * *', { backoffSchedule: [1000] }, async () => {});\n`,
+  });
+  const [fn] = (await loadDeno(root, { dev: true })).functions;
+  assert.ok(fn);
+  assert.deepEqual(fn.bindings, [{ type: 'denokv', name: DENO_KV_BINDING, database: fn.name }]);
+  assert.deepEqual(fn.triggers, [{ type: 'cron', expression: '0 3 * * *' }, { type: 'cron', expression: '*/15 * * * *' }]);
+  assert.deepEqual(JSON.parse(fn.platform['denoCrons'] ?? '[]'), [{ name: 'nightly cleanup', schedule: '0 3 * * *' }, { name: 'report', schedule: '*/15 * * * *' }]);
+  assert.deepEqual(denoCrons('Deno.cron(name, "* * * * *", f)'), [], 'a name built at run time is not found');
 });

@@ -22,6 +22,29 @@ export const DENO_CONFIG_FILES: readonly string[] = ['deno.json', 'deno.jsonc'];
 const DEFAULT_ENTRIES: readonly string[] = ['main.ts', 'main.tsx', 'main.js', 'mod.ts', 'mod.js', 'server.ts', 'server.tsx', 'server.js', 'src/main.ts', 'src/main.js'];
 const SCRIPT_RE = /\.(ts|tsx|js|jsx|mjs|mts)$/;
 
+/** The binding behind `Deno.openKv()`; not visible to the function under this name. */
+export const DENO_KV_BINDING = '__deno_kv';
+
+export interface DenoCron {
+  name: string;
+  schedule: string;
+}
+
+/**
+ * `Deno.cron("name", "schedule", …)` calls with literal name and cron-string schedule, found in
+ * the (comment-stripped) source so each can become a cron trigger; the adapter runs them by name
+ * or schedule. Crons built at run time, or with object schedules, are not found here.
+ */
+export function denoCrons(src: string): DenoCron[] {
+  const out: DenoCron[] = [];
+  for (const m of src.matchAll(/\bDeno\.cron\s*\(\s*(['"`])((?:\\.|(?!\1).)*)\1\s*,\s*(['"`])((?:\\.|(?!\3).)*)\3/g)) {
+    const name = m[2] ?? '';
+    const schedule = (m[4] ?? '').trim().split(/\s+/).join(' ');
+    if (name !== '' && schedule.split(' ').length === 5 && !out.some((c) => c.name === name)) out.push({ name, schedule });
+  }
+  return out;
+}
+
 export async function detectDeno(root: string): Promise<boolean> {
   for (const f of DENO_CONFIG_FILES) if (await isFile(path.join(root, f))) return true;
   return false;
@@ -131,10 +154,12 @@ export async function loadDeno(rootIn: string, _options: LoadOptions): Promise<P
   f.reportUnknown(['tasks', 'imports', 'scopes', 'importMap', 'unstable', 'deploy', 'compilerOptions']);
 
   let handlerExport = 'default';
+  let crons: DenoCron[] = [];
   if (entry !== undefined) {
     const src = stripComments(await readFile(entry, 'utf8'));
     // Deno.serve() registers at import time; a `deno serve` module exports { fetch } instead.
     if (/\bDeno\.serve\s*\(/.test(src) || !/export\s+default\b/.test(src)) handlerExport = 'Deno.serve';
+    crons = denoCrons(src);
   }
   const env = envFile === undefined ? { values: {}, files: [] } : await readDotenvFiles(root, [envFile]);
   configFiles.push(...env.files);
@@ -143,6 +168,7 @@ export async function loadDeno(rootIn: string, _options: LoadOptions): Promise<P
   const platform: Record<string, string> = { runtime: 'deno' };
   if (importMap !== undefined) platform['importMap'] = JSON.stringify(importMap);
   if (unstable !== undefined && unstable.length > 0) platform['unstable'] = unstable.join(',');
+  if (crons.length > 0) platform['denoCrons'] = JSON.stringify(crons);
   return {
     name,
     root,
@@ -156,9 +182,10 @@ export async function loadDeno(rootIn: string, _options: LoadOptions): Promise<P
         handlerExport,
         vars: env.values,
         secrets: {},
-        bindings: [],
+        // Deno Deploy gives every project its own KV database: here, one per function.
+        bindings: [{ type: 'denokv', name: DENO_KV_BINDING, database: name }],
         routes: [{ path: '/*', event: { kind: 'fetch' } }],
-        triggers: [],
+        triggers: crons.map((c) => ({ type: 'cron', expression: c.schedule })),
         limits: limitsFor('deno'),
         nodeCompat: false,
         compatibilityFlags: [],

@@ -63,6 +63,9 @@ test('app router tree: groups, private and parallel folders, dynamic segments, r
   assert.deepEqual(byName['products-id']?.routes.map((r) => r.path), ['/products/{id}']);
   assert.deepEqual(byName['docs-slug']?.routes.map((r) => r.path), ['/docs/{slug+}']);
   assert.equal(byName['docs-slug']?.platform['methods'], 'GET,DELETE');
+  assert.equal(byName['docs-slug']?.platform['catchAll'], 'slug', 'the adapter hands catch-all params over as arrays');
+  assert.equal(byName['files-path']?.platform['catchAll'], 'path');
+  assert.equal(byName['products-id']?.platform['catchAll'], undefined);
   assert.deepEqual(byName['files-path']?.routes.map((r) => r.path), ['/files', '/files/{path+}']);
   const node = byName['api-node'];
   assert.ok(node);

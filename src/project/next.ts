@@ -191,6 +191,9 @@ export async function loadNext(rootIn: string, options: LoadOptions): Promise<Pr
     const routes: RouteSpec[] = paths.map((p) => ({ path: p, event: { kind: 'fetch' } }));
     const platform: Record<string, string> = { runtime, router: f.router };
     if (f.router === 'app') platform['methods'] = methods.join(',');
+    // The adapter hands a catch-all segment to the handler as an array of segments.
+    const last = f.segments.at(-1);
+    if (last && (last.kind === 'catchall' || last.kind === 'optional')) platform['catchAll'] = last.name;
     functions.push({
       name,
       style,

@@ -81,7 +81,8 @@ export type BindingSpec =
   | { type: 'queue'; name: string; queue: string }
   | { type: 'd1'; name: string; database: string }
   | { type: 'service'; name: string; service: string }
-  | { type: 'workflow'; name: string; stateMachine: string };
+  | { type: 'workflow'; name: string; stateMachine: string }
+  | { type: 'denokv'; name: string; database: string }; //  Deno.openKv(): one database per function
 
 export interface CronTrigger { type: 'cron'; expression: string; timezone?: string }
 export interface QueueTrigger {

@@ -418,3 +418,24 @@ describe('findProjects', () => {
     assert.deepEqual(await findProjects(root), []);
   });
 });
+
+describe('service-worker syntax', () => {
+  test('an entry without a default export that adds a fetch listener is a service worker', async (t) => {
+    const root = await tempProject(t, {
+      'wrangler.toml': 'name = "sw"\nmain = "worker.js"\n',
+      'worker.js': "// export default { fetch() {} }\nconst text = 'export default';\naddEventListener('fetch', (event) => event.respondWith(new Response(text)));\n",
+    });
+    const [fn] = (await loadProject(root, { dev: true })).functions;
+    assert.equal(fn?.style, 'service-worker');
+  });
+
+  test('a module Worker stays a module Worker, even if it mentions addEventListener', async (t) => {
+    const root = await tempProject(t, {
+      'wrangler.toml': 'name = "mod"\nmain = "worker.js"\n',
+      'worker.js': "addEventListener('fetch', () => {});\nexport default { fetch() { return new Response('m'); } };\n",
+    });
+    assert.equal((await loadProject(root, { dev: true })).functions[0]?.style, 'workers-module');
+    const scheduledOnly = await tempProject(t, { 'wrangler.toml': 'name = "cron"\nmain = "w.js"\n', 'w.js': 'addEventListener("scheduled", (e) => e.waitUntil(Promise.resolve()));\n' });
+    assert.equal((await loadProject(scheduledOnly, { dev: true })).functions[0]?.style, 'service-worker');
+  });
+});

@@ -13,6 +13,7 @@ import { loadDevVars } from './dev-vars.ts';
 import { isRecord } from './fields.ts';
 import type { LoadOptions } from './load-options.ts';
 import { ProblemList, throwIfErrors } from './problems.ts';
+import { moduleExports, stripComments } from './source-scan.ts';
 import type { ProjectSpec } from './spec.ts';
 import { readWorkersConfig } from './workers-config.ts';
 
@@ -49,6 +50,18 @@ async function parseConfigFile(path: string, problems: ProblemList): Promise<Rec
   return value;
 }
 
+/**
+ * A Worker in service-worker syntax: the entry has no default export (esbuild's metafile says
+ * which exports exist, so `export default` inside a string or comment does not count) and
+ * registers a listener with `addEventListener('fetch' | 'scheduled', …)` in live code.
+ */
+export async function isServiceWorkerScript(entry: string): Promise<boolean> {
+  const exports = await moduleExports(entry);
+  if (exports === undefined || exports.includes('default')) return false;
+  const src = stripComments(await readFile(entry, 'utf8'));
+  return /\baddEventListener\s*\(\s*(['"`])(fetch|scheduled)\1/.test(src);
+}
+
 export async function loadWorkersProject(root: string, options: LoadOptions): Promise<ProjectSpec> {
   const file = findWorkersConfig(root);
   if (!file) throw new Error(`no Workers config in ${root}`);
@@ -67,6 +80,7 @@ export async function loadWorkersProject(root: string, options: LoadOptions): Pr
     : undefined;
   throwIfErrors(problems);
   if (!fn) throw new Error('unreachable: a config without errors produced no function');
+  if (await isServiceWorkerScript(fn.entry)) fn.style = 'service-worker';
   return {
     name: fn.name || basename(root),
     root,

@@ -8,11 +8,11 @@
  */
 import { Worker } from 'node:worker_threads';
 import { Batcher, decode } from './batcher.ts';
+import { workerEntry } from './worker-entry.ts';
 import type { Packet } from './batcher.ts';
 import { OutpostError } from '../errors.ts';
 import type { EventKind, HostToInstance, HttpMessage, InstanceToHost, LimitCode, LoadMessage, LogLevel, Usage, WireError } from './protocol.ts';
 
-const WORKER_URL = new URL('./worker/main.ts', import.meta.url);
 
 /** Where an HTTP invocation's response goes. */
 export interface HttpSink {
@@ -60,6 +60,7 @@ export type InvocationUsage = Usage;
 
 interface Pending {
   id: number;
+  requestId: string;
   startedAt: number;
   deadline: number;
   sink?: HttpSink;
@@ -72,7 +73,8 @@ interface Pending {
 
 export interface InstanceHooks {
   rpc(invocation: number, binding: string, method: string, args: unknown[]): Promise<unknown>;
-  log(invocation: number, level: LogLevel, message: string): void;
+  /** A console line from the function; requestId is undefined for output outside an invocation. */
+  log(requestId: string | undefined, level: LogLevel, message: string): void;
   /** The instance is gone (terminated, crashed, out of memory). */
   exited(instance: Instance, code: LimitCode | undefined): void;
 }
@@ -101,7 +103,7 @@ export class Instance {
 
   constructor(options: InstanceOptions) {
     this.memoryMb = options.memoryMb;
-    this.#worker = new Worker(WORKER_URL, {
+    this.#worker = new Worker(workerEntry(), {
       env: {},
       stdout: false,
       stderr: false,
@@ -189,7 +191,7 @@ export class Instance {
   /** Starts an HTTP invocation; the response goes to `sink`. Resolves with usage when fully done. */
   http(message: Omit<HttpMessage, 't' | 'id'>, sink: HttpSink): { id: number; finished: Promise<InvocationUsage> } {
     const id = ++this.#seq;
-    const pending = this.#track(id, message.deadline);
+    const pending = this.#track(id, message.requestId, message.deadline);
     pending.sink = sink;
     this.#post({ t: 'http', id, ...message });
     return { id, finished: pending.finished.promise };
@@ -198,7 +200,7 @@ export class Instance {
   /** Runs a non-HTTP invocation; resolves with the handler's result. */
   event(kind: EventKind, payload: unknown, requestId: string, deadline: number): { result: Promise<unknown>; finished: Promise<InvocationUsage> } {
     const id = ++this.#seq;
-    const pending = this.#track(id, deadline);
+    const pending = this.#track(id, requestId, deadline);
     const result = new Promise<unknown>((resolve, reject) => {
       pending.resolveResult = resolve;
       pending.rejectResult = reject;
@@ -227,9 +229,9 @@ export class Instance {
     await this.#worker.terminate();
   }
 
-  #track(id: number, deadline: number): Pending {
-    const pending: Pending = { id, startedAt: Date.now(), deadline, finished: Promise.withResolvers<InvocationUsage>(), responded: false };
-    pending.finished.promise.catch(() => undefined);
+  #track(id: number, requestId: string, deadline: number): Pending {
+    // `finished` only ever resolves (a failed invocation still reports its usage), so it needs no catch.
+    const pending: Pending = { id, requestId, startedAt: Date.now(), deadline, finished: Promise.withResolvers<InvocationUsage>(), responded: false };
     this.#pending.set(id, pending);
     return pending;
   }
@@ -262,7 +264,7 @@ export class Instance {
         this.#loading?.reject(new InvocationError(m.error.code === 'INVALID_HANDLER' ? 'INVALID_HANDLER' : 'STARTUP_FAILED', m.error.message, { userError: m.error }));
         return;
       case 'log':
-        this.#hooks?.log(m.invocation, m.level, m.message);
+        this.#hooks?.log(this.#pending.get(m.invocation)?.requestId, m.level, m.message);
         return;
       case 'rpc':
         this.#rpc(m.callId, m.invocation, m.binding, m.method, m.args);

@@ -32,7 +32,7 @@ export interface LoadMessage {
   nodeCompat: boolean;
   subrequestLimit: number;
   /** Hosts/CIDRs outbound fetch may reach besides the public internet (dev: loopback allowed). */
-  egress: { allowPrivate: boolean; denyHosts: string[] };
+  egress: { allowPrivate: boolean; denyHosts: string[]; allowHosts?: string[] };
   platform: Record<string, string>;
   dev: boolean;
   /** Facts about the node a function's platform exposes (AWS_ENDPOINT_URL, AWS_REGION…). */

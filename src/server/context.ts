@@ -48,8 +48,17 @@ export interface NodeContext {
   invoke(functionName: string, kind: EventKind, payload: unknown, options?: { requestId?: string; trigger?: string }): Promise<InvokeResult>;
 }
 
-/** A request handler on the gateway port that runs before routing (dev endpoints such as /__scheduled). */
+/** A request handler that answers (true) or passes (false). */
 export type GatewayHook = (req: IncomingMessage, res: ServerResponse, requestId: string) => Promise<boolean>;
+
+/**
+ * Public endpoints on the gateway port that come before function routes (dev endpoints such as
+ * /__scheduled). They are looked up by exact path, so they cost nothing on other requests.
+ */
+export interface GatewayRoute {
+  paths: readonly string[];
+  handle: GatewayHook;
+}
 
 /** A handler for one AWS-compatible API on the AWS port. */
 export interface AwsService {
@@ -60,8 +69,10 @@ export interface AwsService {
 }
 
 export interface RunningService {
-  /** Handlers on the gateway port, tried in order before routing. */
-  gatewayHooks?: GatewayHook[];
+  /** Public endpoints on the gateway port, matched by exact path before function routes. */
+  gatewayRoutes?: GatewayRoute[];
+  /** Handlers for `/_outpost/api/…` paths the control API does not know, after its auth. */
+  controlRoutes?: GatewayHook[];
   /** APIs served on the AWS port. */
   aws?: AwsService[];
   close(): Promise<void>;

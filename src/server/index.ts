@@ -30,6 +30,8 @@ import type { ActiveFunction, AwsService, GatewayHook, NodeContext, RunningServi
 import { SERVICES } from './services.ts';
 
 export interface NodeOptions {
+  /** Let functions reach loopback and private addresses (always on in dev). */
+  allowPrivateNetwork?: boolean;
   /** Port of the AWS-compatible APIs (0 = any free port); they listen only when a capability serves one. */
   awsPort?: number;
   store: Store;
@@ -74,7 +76,7 @@ export async function startNode(options: NodeOptions): Promise<OutpostNode> {
   const dispatcher = new Dispatcher({
     blanks,
     hooks: {
-      log: (fn, version, invocation, level, message) => logger.console(fn, version, undefined, level, message),
+      log: (fn, version, requestId, level, message) => logger.console(fn, version, requestId, level, message),
       limit: (fn, version, code) => logger.system('warn', `${fn}@${version}: instance stopped (${code})`),
     },
   });
@@ -84,10 +86,9 @@ export async function startNode(options: NodeOptions): Promise<OutpostNode> {
   const awsServices: AwsService[] = [];
   const awsApi: AwsApi | undefined =
     options.awsPort !== undefined && SERVICES.some((s) => s.servesAws) ? await startAwsApi({ host, port: options.awsPort, services: () => awsServices }) : undefined;
-  const denyHosts = (): string[] => {
-    const ports = awsApi ? [port, awsApi.port] : [port];
-    return ports.flatMap((p) => [`127.0.0.1:${p}`, `localhost:${p}`, `[::1]:${p}`]);
-  };
+  // Functions may call the AWS-compatible APIs (AWS_ENDPOINT_URL points there, as an SDK
+  // inside a Lambda expects) but never the port that carries the control API.
+  const denyHosts = (): string[] => [`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`];
 
   const runnable = (record: VersionRecord, bundlePath: string): RunnableVersion => {
     const m = record.manifest;
@@ -108,7 +109,11 @@ export async function startNode(options: NodeOptions): Promise<OutpostNode> {
         bindings: m.bindings,
         nodeCompat: m.nodeCompat,
         subrequestLimit: m.limits.subrequests,
-        egress: { allowPrivate: dev, denyHosts: denyHosts() },
+        egress: {
+          allowPrivate: dev || options.allowPrivateNetwork === true,
+          denyHosts: denyHosts(),
+          ...(awsApi ? { allowHosts: [`127.0.0.1:${awsApi.port}`, `localhost:${awsApi.port}`] } : {}),
+        },
         platform: m.platform,
         dev,
         host: { region, gatewayUrl: `http://${host}:${port}`, ...(awsApi ? { awsEndpoint: awsApi.url } : {}) },
@@ -256,9 +261,16 @@ export async function startNode(options: NodeOptions): Promise<OutpostNode> {
     const a = active.get(name);
     return a ? dispatcher.stats(a.runnable.key) : { instances: 0, inFlight: 0 };
   };
-  const control = createControlApi({ deployments, tokens, trustLoopback: dev, invoke, runtime: runtimeOf });
+  const controlRoutes: GatewayHook[] = [];
+  const runControlRoutes: GatewayHook = async (req, res, requestId) => {
+    for (const handle of controlRoutes) if (await handle(req, res, requestId)) return true;
+    return false;
+  };
+  const control = createControlApi({ deployments, tokens, trustLoopback: dev, invoke, runtime: runtimeOf, extensions: runControlRoutes });
   const access = (r: AccessRecord): void => {
-    const stack = dev && r.error && 'userError' in r.error ? tidyStack((r.error as InvocationError).userError?.stack, [r.target?.sourceRoot]) : undefined;
+    if (!logger.recordsInvocations) return;
+    // The log always carries the user's stack (operators need it); responses carry it only in dev.
+    const stack = r.error && 'userError' in r.error ? tidyStack((r.error as InvocationError).userError?.stack, [r.target?.sourceRoot]) : undefined;
     logger.invocation({
       requestId: r.requestId,
       trigger: 'http',
@@ -272,10 +284,12 @@ export async function startNode(options: NodeOptions): Promise<OutpostNode> {
       ...(r.error && r.outcome !== 'no-route' ? { error: { code: r.error.code, message: r.error.message, ...(stack ? { stack } : {}) } } : {}),
     });
   };
-  const hooks: GatewayHook[] = [];
-  const runHooks: GatewayHook = async (req, res, requestId) => {
-    for (const hook of hooks) if (await hook(req, res, requestId)) return true;
-    return false;
+  const gatewayRoutes = new Map<string, GatewayHook>();
+  const byPath: GatewayHook = (req, res, requestId) => {
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const handle = gatewayRoutes.get(q === -1 ? url : url.slice(0, q));
+    return handle ? handle(req, res, requestId) : Promise.resolve(false);
   };
   server.on(
     'request',
@@ -285,7 +299,7 @@ export async function startNode(options: NodeOptions): Promise<OutpostNode> {
       geo: { trustAll: dev, trustedProxies: new Set(options.trustedProxies ?? []), region },
       dev,
       control,
-      preRoute: () => (hooks.length > 0 ? runHooks : undefined),
+      preRoute: () => (gatewayRoutes.size > 0 ? byPath : undefined),
       access,
     }),
   );
@@ -322,7 +336,8 @@ export async function startNode(options: NodeOptions): Promise<OutpostNode> {
   for (const service of SERVICES) {
     const r = await service.start(ctx);
     running.push(r);
-    hooks.push(...(r.gatewayHooks ?? []));
+    for (const route of r.gatewayRoutes ?? []) for (const path of route.paths) gatewayRoutes.set(path, route.handle);
+    controlRoutes.push(...(r.controlRoutes ?? []));
     awsServices.push(...(r.aws ?? []));
   }
   await blanks.warm();

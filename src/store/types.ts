@@ -5,6 +5,7 @@
  * embedded SQLite backend and the NATS JetStream backend can both implement it, and one
  * contract suite (contract.ts) runs against every backend.
  */
+import type { QueueStore } from './queues.ts';
 
 /** A JSON value with the revision it was written at. */
 export interface MetaEntry<T = unknown> {
@@ -84,6 +85,10 @@ export interface Store {
   readonly meta: MetaStore;
   readonly blobs: BlobStore;
   readonly kv: KvStore;
+  /** Durable message queues (queues.ts). */
+  readonly queues: QueueStore;
+  /** Deno KV databases (denokv.ts). */
+  readonly denokv: import('./denokv.ts').DenoKvStore;
   /** Human-readable description for logs (`sqlite:<dir>`). */
   readonly description: string;
   close(): Promise<void>;

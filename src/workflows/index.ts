@@ -46,3 +46,12 @@ export type { ResourceKind } from './tasks.ts';
 
 export { handlerName, RecordingJournal, runWithTestHost, TestHost, VirtualClock } from './testing.ts';
 export type { TaskHandler, TestHostOptions, TestRunOptions } from './testing.ts';
+
+// Outpost's durable service around the engine: records, the state machine registry, the node capability.
+export { WorkflowService, workflowsService, realClock, functionNameOf } from './service.ts';
+export type { ExecutionView, InvokeFunction, WorkflowClock, WorkflowServiceOptions } from './service.ts';
+export { StateMachines, definitionProblems, invalidDefinition } from './registry.ts';
+export type { StateMachineInput, StateMachineView } from './registry.ts';
+export { executionArn, expressExecutionArn, parseExecutionArn, sfnKeys, stateMachineArn, stateMachineNameOf, WorkflowError } from './records.ts';
+export type { ExecutionRecord, ExecutionStatusName, StateMachineRecord, StateMachineType, StateMachineVersion, TaskTokenRecord } from './records.ts';
+export { workflowsOf } from './attach.ts';

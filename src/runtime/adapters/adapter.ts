@@ -6,7 +6,7 @@
  * for everything else. Platform types stay in the adapter files.
  */
 import type { BindingSpec, HttpEventShape } from '../../project/spec.ts';
-import type { EventKind, RequestMeta } from '../protocol.ts';
+import type { EventKind, LogLevel, RequestMeta } from '../protocol.ts';
 
 export interface AdapterSetup {
   functionName: string;
@@ -19,6 +19,10 @@ export interface AdapterSetup {
   bindings: readonly BindingSpec[];
   platform: Record<string, string>;
   dev: boolean;
+  /** The instance's memory limit (MB), for platforms that report it (Lambda's memoryLimitInMB). */
+  memoryMb?: number;
+  /** Facts about the node (region, AWS endpoint, gateway URL) a platform exposes to its functions. */
+  host?: { region: string; awsEndpoint?: string; gatewayUrl: string };
 }
 
 export interface InvocationContext {
@@ -29,12 +33,19 @@ export interface InvocationContext {
   deadline: number;
   waitUntil(promise: unknown): void;
   passThroughOnException(): void;
+  /**
+   * Resolves once the function has no pending timers or immediates left (or the deadline
+   * passed): Lambda's `callbackWaitsForEmptyEventLoop`. Open sockets do not count.
+   */
+  untilIdle?(): Promise<void>;
 }
 
 export interface HttpInvocation {
   meta: RequestMeta;
   event: HttpEventShape;
   params: Record<string, string>;
+  /** Request headers as received, flat `[name, value, …]` with lower-case names (repeats kept). */
+  rawHeaders?: readonly string[];
 }
 
 export interface Adapter {
@@ -55,6 +66,10 @@ export interface AdapterFactory {
   /** Runs before the bundle is imported (styles that register handlers as globals install them here). */
   prepare?(setup: AdapterSetup): void;
   create(module: Record<string, unknown>, setup: AdapterSetup): Adapter;
+  /** Variables the platform's runtime sets for every function (Lambda's AWS_REGION…); the function's own vars win. */
+  environment?(setup: AdapterSetup): Record<string, string>;
+  /** How the platform's runtime prints a console line (Lambda: `time\trequestId\tLEVEL\tmessage`). */
+  formatLog?(level: LogLevel, message: string, requestId: string | undefined): string;
 }
 
 /** Thrown by an adapter when an event kind is not something its style can receive. */

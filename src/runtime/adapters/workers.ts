@@ -5,6 +5,8 @@
  */
 import type { Adapter, AdapterFactory, AdapterSetup, InvocationContext } from './adapter.ts';
 import { HandlerShapeError, unsupportedEvent } from './adapter.ts';
+import { runQueueBatch } from './workers-queue.ts';
+import type { QueueBatchPayload } from './workers-queue.ts';
 
 type Handler = (...args: unknown[]) => unknown;
 
@@ -69,6 +71,10 @@ export const workersAdapter: AdapterFactory = {
           const controller = { cron: p.cron, scheduledTime: p.scheduledTime, type: 'scheduled', noRetry: () => void (retry = false) };
           await handlers.scheduled.call(target, controller, setup.env, executionContext(ctx));
           return { retry };
+        }
+        if (kind === 'queue' && handlers.queue) {
+          const queue = handlers.queue;
+          return runQueueBatch(payload as QueueBatchPayload, (batch) => Promise.resolve(queue.call(target, batch, setup.env, executionContext(ctx))), (message) => console.warn(message));
         }
         throw unsupportedEvent('Workers module without a matching handler', kind);
       },

@@ -10,6 +10,9 @@ import { append, SafeMap } from './safe-map.ts';
 
 export const RESPONSE_WINDOW = 4;
 
+/** Captured before user code runs: a function may replace the global. */
+const nextTurn = setImmediate;
+
 export type Post = (message: InstanceToHost, transfer?: Transferable[]) => void;
 
 interface PendingPull {
@@ -114,14 +117,18 @@ export async function sendResponse(
     return;
   }
   const firstChunk = toBytes(first.value);
-  const second = await reader.read();
-  if (second.done) {
+  // A body that is already complete (a string, a buffer) ends within a turn: send it whole,
+  // with content-length. One that is still being produced (SSE, a slow stream) must not hold
+  // its first chunk back until the second arrives, so the head goes out after one turn.
+  const pending = reader.read();
+  const second = await Promise.race([pending, new Promise<undefined>((r) => nextTurn(() => r(undefined)))]);
+  if (second?.done) {
     post(withDone({ t: 'head', id, status: response.status, headers, body: firstChunk, more: false }, complete()), ownsBuffer(firstChunk) ? [firstChunk.buffer as ArrayBuffer] : []);
     return;
   }
   post({ t: 'head', id, status: response.status, headers, body: firstChunk, more: true });
   try {
-    let next: ReadableStreamReadResult<unknown> = second;
+    let next: ReadableStreamReadResult<unknown> = second ?? (await pending);
     while (!next.done) {
       if (aborted()) {
         await reader.cancel('client went away');

@@ -6,8 +6,9 @@
  * function can reach afterwards.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
-import { parentPort } from 'node:worker_threads';
+import { parentPort, resourceLimits } from 'node:worker_threads';
 import { ADAPTERS } from '../adapters/index.ts';
 import type { Adapter, AdapterSetup, InvocationContext } from '../adapters/index.ts';
 import { createBindings } from '../../bindings/guest.ts';
@@ -16,7 +17,7 @@ import { Batcher, decode } from '../batcher.ts';
 import type { Packet } from '../batcher.ts';
 import { RequestBodies, ResponseCredits, sendResponse } from './bodies.ts';
 import { append, SafeMap } from './safe-map.ts';
-import { checkEgress, EgressDenied } from './egress.ts';
+import { checkEgress, EgressDenied, guardSockets } from './egress.ts';
 import type { EgressPolicy } from './egress.ts';
 import { fenceProcess, restrictImports, stripNodeGlobals } from './harden.ts';
 
@@ -29,6 +30,9 @@ const post = (message: InstanceToHost, transfer?: Transferable[]): void => out.p
 const threadCpu = process.threadCpuUsage.bind(process);
 const setSourceMaps = process.setSourceMapsEnabled.bind(process);
 const hostFetch = globalThis.fetch;
+const activeResources = process.getActiveResourcesInfo.bind(process);
+const hostSetTimeout = globalThis.setTimeout;
+const hostSetImmediate = globalThis.setImmediate;
 const hostConsole = globalThis.console;
 const now = Date.now;
 
@@ -37,6 +41,7 @@ interface Invocation {
   controller: AbortController | undefined;
   abortReason: unknown;
   id: number;
+  requestId: string;
   startCpu: NodeJS.CpuUsage;
   /** Usage was reported with the response; nothing is left to report. */
   reported: boolean;
@@ -81,10 +86,16 @@ function rpc(binding: string, method: string, args: unknown[]): Promise<unknown>
   });
 }
 
-function installConsole(): void {
+type LineFormat = (level: LogLevel, message: string, requestId: string | undefined) => string;
+
+function installConsole(line: LineFormat | undefined): void {
   const format = (args: unknown[]): string =>
     args.map((a) => (typeof a === 'string' ? a : a instanceof Error ? (a.stack ?? String(a)) : safeJson(a))).join(' ');
-  const make = (level: LogLevel) => (...args: unknown[]) => post({ t: 'log', invocation: current.getStore()?.id ?? 0, level, message: format(args) });
+  const make = (level: LogLevel) => (...args: unknown[]) => {
+    const inv = current.getStore();
+    const text = format(args);
+    post({ t: 'log', invocation: inv?.id ?? 0, level, message: line ? line(level, text, inv?.requestId) : text });
+  };
   const c = hostConsole as unknown as Record<string, unknown>;
   for (const level of ['debug', 'info', 'log', 'warn', 'error'] as const) c[level] = make(level);
   c['trace'] = make('debug');
@@ -129,16 +140,23 @@ async function load(message: LoadMessage): Promise<void> {
     bindings: message.bindings,
     platform: message.platform,
     dev: message.dev,
+    host: message.host,
+    ...(resourceLimits.maxOldGenerationSizeMb ? { memoryMb: resourceLimits.maxOldGenerationSizeMb } : {}),
   };
   setSourceMaps(true);
-  installConsole();
+  installConsole(factory.formatLog?.bind(factory));
   installFetch();
   const bundleUrl = pathToFileURL(message.bundlePath).href;
   restrictImports({ nodeCompat: message.nodeCompat, bundleUrl });
   if (message.nodeCompat) {
     fenceProcess();
+    guardSockets(message.egress);
+    // process.env holds the function's own variables (and its platform's reserved ones) only.
     for (const key of Object.keys(process.env)) delete process.env[key];
-    Object.assign(process.env, message.vars);
+    Object.assign(process.env, factory.environment?.(setup) ?? {}, message.vars);
+    // CommonJS code bundled to ESM calls require() for Node built-ins; the import hooks above
+    // still decide what it may load (denied built-ins and other files are refused).
+    Object.defineProperty(globalThis, 'require', { value: createRequire(bundleUrl), writable: true, configurable: true, enumerable: false });
   } else {
     stripNodeGlobals(message.style === 'workers-module' || message.style === 'service-worker' ? 'Cloudflare-Workers' : 'Outpost');
   }
@@ -147,8 +165,8 @@ async function load(message: LoadMessage): Promise<void> {
   adapter = factory.create(module, setup);
 }
 
-function startInvocation(id: number): Invocation {
-  const inv: Invocation = { id, startCpu: threadCpu(), reported: false, controller: undefined, abortReason: undefined, waitUntil: [], subrequests: 0, passThrough: false, aborted: false };
+function startInvocation(id: number, requestId: string): Invocation {
+  const inv: Invocation = { id, requestId, startCpu: threadCpu(), reported: false, controller: undefined, abortReason: undefined, waitUntil: [], subrequests: 0, passThrough: false, aborted: false };
   invocations.set(id, inv);
   return inv;
 }
@@ -186,7 +204,20 @@ function contextFor(inv: Invocation, requestId: string, deadline: number): Invoc
     deadline,
     waitUntil: (p) => append(inv.waitUntil, Promise.resolve(p)),
     passThroughOnException: () => void (inv.passThrough = true),
+    untilIdle: () => untilIdle(deadline),
   };
+}
+
+/** Resources that do not keep a Lambda invocation open: sockets (pools, keep-alive) and the host channel. */
+const NOT_WAITED = new Set(['TCPSocketWrap', 'TCPWRAP', 'TLSWrap', 'PipeWrap', 'TTYWrap', 'UDPWrap', 'MessagePort', 'TCPServerWrap']);
+
+/** Resolves when no timers, immediates or pending requests are left in the isolate, or at `deadline`. */
+async function untilIdle(deadline: number): Promise<void> {
+  for (;;) {
+    await new Promise<void>((resolve) => hostSetImmediate(resolve));
+    if (now() >= deadline || !activeResources().some((r) => !NOT_WAITED.has(r))) return;
+    await new Promise<void>((resolve) => hostSetTimeout(resolve, 2).unref());
+  }
 }
 
 function usage(inv: Invocation): Usage {
@@ -217,7 +248,7 @@ async function finish(inv: Invocation): Promise<void> {
 }
 
 async function serveHttp(message: HttpMessage): Promise<void> {
-  const inv = startInvocation(message.id);
+  const inv = startInvocation(message.id, message.requestId);
   await current.run(inv, async () => {
     try {
       if (!adapter) throw new Error('instance not loaded');
@@ -230,7 +261,7 @@ async function serveHttp(message: HttpMessage): Promise<void> {
         init.duplex = 'half';
       }
       const request = new IncomingRequest(message.url, init, inv);
-      const response = await adapter.fetch(request, { meta: message.meta, event: message.event, params: message.params }, contextFor(inv, message.requestId, message.deadline));
+      const response = await adapter.fetch(request, { meta: message.meta, event: message.event, params: message.params, rawHeaders: message.headers }, contextFor(inv, message.requestId, message.deadline));
       await sendResponse(message.id, response, post, credits, () => inv.aborted, () => completeIfIdle(inv));
     } catch (error) {
       post({ t: 'error', id: message.id, error: toWire(error), ...(inv.passThrough ? { passThrough: true } : {}) });
@@ -240,7 +271,7 @@ async function serveHttp(message: HttpMessage): Promise<void> {
 }
 
 async function serveEvent(message: EventMessage): Promise<void> {
-  const inv = startInvocation(message.id);
+  const inv = startInvocation(message.id, message.requestId);
   await current.run(inv, async () => {
     try {
       if (!adapter) throw new Error('instance not loaded');

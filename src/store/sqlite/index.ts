@@ -12,6 +12,8 @@ import { dirname, join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import type { StatementSync } from 'node:sqlite';
 import { OutpostError } from '../../errors.ts';
+import { SqliteQueues } from './queues.ts';
+import { SqliteDenoKv } from './denokv.ts';
 import type { BlobStore, KvListResult, KvStore, KvValue, MetaChange, MetaEntry, MetaStore, Store } from '../types.ts';
 
 const SCHEMA = `
@@ -249,6 +251,8 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
     meta: new SqliteMeta(db),
     blobs: new FileBlobs(join(options.dir, 'blobs')),
     kv: new SqliteKv(db, options.now ?? Date.now),
+    queues: new SqliteQueues(db, options.now ?? Date.now),
+    denokv: new SqliteDenoKv(db, options.now ?? Date.now),
     description: `sqlite:${options.dir}`,
     close: async () => db.close(),
   };
