@@ -9,9 +9,11 @@
 import { parseArgs } from 'node:util';
 import { CLI, CORES, MACHINE, cleanup, ensureWrk, freePort, median, startServer, table, tempDir, wrk, writeFiles } from './lib.ts';
 
-const { values } = parseArgs({ options: { rounds: { type: 'string', default: '4' }, seconds: { type: 'string', default: '5' } } });
+const { values } = parseArgs({ options: { rounds: { type: 'string', default: '4' }, seconds: { type: 'string', default: '5' }, connections: { type: 'string', default: '1,50' } } });
 const rounds = Number(values.rounds);
 const seconds = Number(values.seconds);
+/** -c1 isolates the adapter's own cost; -c50 adds each platform's concurrency model (Lambda: one request per instance). */
+const connectionCounts = values.connections.split(',').map(Number);
 ensureWrk();
 const dir = tempDir('outpost-adapters-');
 writeFiles(dir, {
@@ -48,18 +50,21 @@ for (let round = 1; round <= rounds; round++) {
   for (const s of styles) {
     const port = await freePort();
     const server = await startServer(process.execPath, [CLI, 'dev', `${dir}/${s.dir}`, '--port', String(port), '--aws-port', '0', '--state', `${dir}/state-${s.dir}-${round}`, '--quiet'], `http://127.0.0.1:${port}/`, { core: CORES.server, readyLine: true });
-    wrk(server.url, { seconds: 1 });
-    const r = wrk(server.url, { seconds });
+    for (const c of connectionCounts) {
+      wrk(server.url, { seconds: 1, connections: c });
+      const r = wrk(server.url, { seconds, connections: c });
+      results.set(`${s.name}|${c}`, [...(results.get(`${s.name}|${c}`) ?? []), r.rps]);
+      console.error(`round ${round}: ${s.name.padEnd(22)} -c${c} ${r.rps.toFixed(0)} req/s`);
+    }
     await server.stop();
-    results.set(s.name, [...(results.get(s.name) ?? []), r.rps]);
-    console.error(`round ${round}: ${s.name.padEnd(22)} ${r.rps.toFixed(0)} req/s`);
   }
 }
 cleanup(dir);
-const base = median(results.get('Workers module') ?? [1]);
-console.log(`\n### Adapter overhead (median of ${rounds} rounds × ${seconds} s, wrk -t1 -c50, server on core ${CORES.server})\n`);
+console.log(`\n### Adapter overhead (median of ${rounds} rounds × ${seconds} s, wrk -t1, server on core ${CORES.server})\n`);
 console.log(`Machine: ${MACHINE}\n`);
-console.log(table(['style', 'req/s', 'vs Workers module'], styles.map((s) => {
-  const rps = median(results.get(s.name) ?? [0]);
-  return [s.name, rps.toFixed(0), `${((rps / base - 1) * 100).toFixed(1)} %`];
-})));
+const head = ['style', ...connectionCounts.flatMap((c) => [`req/s -c${c}`, `vs Workers -c${c}`])];
+console.log(table(head, styles.map((s) => [s.name, ...connectionCounts.flatMap((c) => {
+  const rps = median(results.get(`${s.name}|${c}`) ?? [0]);
+  const base = median(results.get(`Workers module|${c}`) ?? [1]);
+  return [rps.toFixed(0), `${((rps / base - 1) * 100).toFixed(1)} %`];
+})])));

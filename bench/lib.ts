@@ -70,7 +70,7 @@ export interface Server {
  * Starts `command args` pinned to `core` and waits until `url` answers (and, for Outpost, until
  * it printed its ready line: the health endpoint answers before dev has deployed everything).
  */
-export async function startServer(command: string, args: string[], url: string, options: { core?: string; env?: Record<string, string>; cwd?: string; readyLine?: boolean; setup?: () => void } = {}): Promise<Server> {
+export async function startServer(command: string, args: string[], url: string, options: { core?: string; env?: Record<string, string>; cwd?: string; readyLine?: boolean; setup?: () => void; onStdout?: (text: string) => void } = {}): Promise<Server> {
   options.setup?.();
   const pinned = options.core !== undefined && hasCommand('taskset');
   const proc = spawn(pinned ? 'taskset' : command, pinned ? ['-c', options.core as string, command, ...args] : args, {
@@ -90,7 +90,10 @@ export async function startServer(command: string, args: string[], url: string, 
       });
       proc.once('exit', () => reject(new Error(`${command} exited before it was ready`)));
     });
-    proc.stdout?.resume();
+    if (options.onStdout) {
+      options.onStdout(out);
+      proc.stdout?.on('data', (d: Buffer) => options.onStdout?.(d.toString()));
+    } else proc.stdout?.resume();
   }
   for (;;) {
     try {

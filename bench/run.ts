@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-const ALL = ['throughput', 'adapters', 'cold-start', 'memory', 'deploy', 'queues', 'workflows'];
+const ALL = ['throughput', 'adapters', 'cold-start', 'memory', 'deploy', 'queues', 'workflows', 's3', 'kv'];
 const chosen = process.argv.slice(2).length > 0 ? process.argv.slice(2) : ALL;
 let failed = false;
 for (const name of chosen) {

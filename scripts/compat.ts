@@ -34,14 +34,14 @@ const PLATFORMS: Platform[] = [
   },
   {
     title: 'AWS Lambda (Serverless Framework, SAM), Lambda@Edge',
-    files: ['test/lambda.test.ts', 'test/workflows.test.ts'],
+    files: ['test/lambda.test.ts', 'test/workflows.test.ts', 'test/object-events.test.ts'],
     fixtures: ['lambda-apigw', 'sam-httpapi', 'lambda-edge-ab', 'sam-order-workflow'],
     unsupported: [
       'Asynchronous invocation (`InvocationType: Event`) answers 400 for now',
       'Lambda layers, container images, provisioned concurrency settings, Lambda authorizers',
       'Only `$LATEST` or the active version as a qualifier; aliases are not served yet',
       'A read-only filesystem view of the bundle: `fs` is refused inside functions',
-      'S3 and DynamoDB event sources',
+      'DynamoDB Streams event sources (KV namespaces and D1 databases can feed DynamoDB Streams records instead: `[[kv_triggers]]`, `[[d1_triggers]]`); S3 events that need versioning or lifecycle rules (`s3:ObjectRemoved:DeleteMarkerCreated`, `s3:LifecycleExpiration:*`)',
     ],
   },
   {
@@ -66,7 +66,7 @@ const PLATFORMS: Platform[] = [
     title: 'Azure Functions',
     files: ['test/azure.test.ts'],
     fixtures: ['azure-functions'],
-    unsupported: ['Content negotiation (XML)', '`authLevel` function keys', 'Case-insensitive route matching'],
+    unsupported: ['Content negotiation (XML)', '`authLevel` function keys'],
   },
 ];
 

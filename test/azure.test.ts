@@ -70,6 +70,11 @@ describe('programming model v3', () => {
     assert.deepEqual(await r.json(), { id: '42', fromBindingData: '42', q: { q: 'y' }, method: 'GET', fn: 'Items' });
     await node.waitFor(/item 42 requested/);
   });
+  test('routes match in any case, as Azure matches them', async () => {
+    const r = await fetch(`${node.url}/V1/ITEMS/42`);
+    assert.equal(r.status, 200);
+    assert.equal(((await r.json()) as { id: string }).id, '42');
+  });
   test('a method not listed in function.json is 404, as Azure answers', async () => {
     assert.equal((await fetch(`${node.url}/v1/items/42`, { method: 'PUT' })).status, 404);
     assert.equal((await fetch(`${node.url}/v1/items/42`, { method: 'DELETE' })).status, 200);

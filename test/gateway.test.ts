@@ -83,6 +83,8 @@ describe('gateway', () => {
     const root = await writeProject(t, {
       'app/outpost.toml': `name = "app"\nmain = "index.js"\norigin = "http://127.0.0.1:${origin}"\n[limits]\nrequest_body_mb = 300\nsubrequests = 3\nidle_timeout_s = 1\n`,
       'app/index.js': app,
+      'capped/outpost.toml': 'name = "capped"\nmain = "index.js"\n[limits]\nconcurrency = 1\nmax_instances = 2\n',
+      'capped/index.js': 'export default { async fetch(r) { await (await fetch(new URL(r.url).searchParams.get("gate"))).text(); return new Response("done"); } };',
       'hanger/outpost.toml': 'name = "hanger"\nmain = "index.js"\n[limits]\nwall_ms = 1500\n',
       'hanger/index.js': 'export default { async fetch() { await new Promise(() => {}); } };',
       'small/outpost.toml': 'name = "small"\nmain = "index.js"\n[limits]\nrequest_body_mb = 1\n',
@@ -223,6 +225,29 @@ describe('gateway', () => {
     assert.equal(await running(), 1);
     await eventually(async () => ((await running()) === 0 ? true : undefined), 10_000, 'scale to zero');
     assert.equal(await (await fetch(`${dev.url}/app/count`)).text(), '1', 'a fresh instance starts with fresh module state');
+  });
+
+  test('a burst beyond max_instances waits for a free instance instead of starting more', async () => {
+    const held: Array<() => void> = [];
+    let arrivals = 0;
+    const gate = createServer((_req, res) => {
+      arrivals++;
+      held.push(() => res.end('go'));
+    });
+    await new Promise<void>((r) => gate.listen(0, '127.0.0.1', () => r()));
+    cleanups.push(() => gate.close());
+    const gateUrl = encodeURIComponent(`http://127.0.0.1:${(gate.address() as { port: number }).port}/`);
+    const burst = Array.from({ length: 10 }, () => fetch(`${dev.url}/capped/?gate=${gateUrl}`).then((r) => r.text()));
+    const runtime = async (): Promise<{ instances: number; inFlight: number }> => ((await (await fetch(`${dev.url}/_outpost/api/functions/capped`)).json()) as { runtime: { instances: number; inFlight: number } }).runtime;
+    await eventually(async () => (arrivals === 2 ? true : undefined), 10_000, 'two invocations at the gate').catch(async (e: Error) => { throw new Error(`${e.message} (arrivals: ${arrivals}, runtime ${JSON.stringify(await runtime())})`); });
+    assert.deepEqual(await runtime(), { instances: 2, inFlight: 2 }, 'concurrency 1 × max_instances 2');
+    // Release one at a time: each frees a slot for exactly one waiting request.
+    for (let released = 0; released < 10; released++) {
+      await eventually(() => (held.length > 0 ? true : undefined), 10_000, 'the next invocation at the gate');
+      (held.shift() as () => void)();
+    }
+    assert.deepEqual(await Promise.all(burst), Array.from({ length: 10 }, () => 'done'));
+    assert.equal((await runtime()).instances, 2, 'no more than two instances were started');
   });
 
   test('wall time ends a hanging invocation with 504', async () => {

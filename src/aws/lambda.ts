@@ -5,9 +5,11 @@
  * invocation goes through the node's one dispatch path (`ctx.invoke(name, 'invoke', event)`).
  *
  * What is served, following AWS's API reference:
- * - `X-Amz-Invocation-Type`: `RequestResponse` (default; 200 and the result as JSON) and
- *   `DryRun` (204 when the function exists). `Event` (asynchronous) answers
- *   400 InvalidParameterValueException.
+ * - `X-Amz-Invocation-Type`: `RequestResponse` (default; 200 and the result as JSON),
+ *   `DryRun` (204 when the function exists) and `Event`: 202 with an empty body once the event
+ *   is committed to the function's async queue (events/async.ts delivers it, with retries and
+ *   destinations). `X-Outpost-Idempotency-Key` (optional, Outpost's own) suppresses repeats of
+ *   an Event invocation within 5 minutes; the 202 then carries the first one's request id.
  * - A function that throws (or times out, or runs out of memory) answers 200 with
  *   `X-Amz-Function-Error: Unhandled` and `{errorType, errorMessage, trace}`, as AWS does.
  * - `X-Amz-Log-Type: Tail` returns `X-Amz-Log-Result`: base64 of the last 4 KB of the
@@ -27,6 +29,11 @@ import { tidyStack } from '../gateway/index.ts';
 import type { InvocationError } from '../runtime/instance.ts';
 import type { ActiveFunction, AwsService, NodeContext, NodeService, RunningService } from '../server/context.ts';
 import { ACCOUNT_ID, readBody } from './index.ts';
+import { enqueueAsync } from '../events/async-enqueue.ts';
+import { ASYNC_PAYLOAD_LIMIT } from '../events/async-api.ts';
+
+/** Optional client-chosen id of an asynchronous invocation: repeats within 5 minutes are queued once. */
+export const IDEMPOTENCY_HEADER = 'x-outpost-idempotency-key';
 
 const PREFIX = '/2015-03-31/functions';
 /** Synchronous invocation payloads (request and response) are limited to 6 MB on AWS. */
@@ -234,10 +241,7 @@ export function createLambdaApi(ctx: NodeContext): AwsService & { close(): void 
     const type = header(req, 'x-amz-invocation-type') ?? 'RequestResponse';
     const logType = header(req, 'x-amz-log-type') ?? 'None';
     if (logType !== 'None' && logType !== 'Tail') throw new LambdaApiError(400, 'InvalidParameterValueException', `X-Amz-Log-Type must be None or Tail, got ${logType}`);
-    if (type === 'Event') {
-      throw new LambdaApiError(400, 'InvalidParameterValueException', 'InvocationType Event (asynchronous invocation) is not supported by Outpost yet; use RequestResponse');
-    }
-    if (type !== 'RequestResponse' && type !== 'DryRun') {
+    if (type !== 'RequestResponse' && type !== 'DryRun' && type !== 'Event') {
       throw new LambdaApiError(400, 'InvalidParameterValueException', `InvocationType must be RequestResponse, Event or DryRun, got ${type}`);
     }
     const body = await readBody(req, PAYLOAD_LIMIT).catch((error: unknown) => {
@@ -246,7 +250,17 @@ export function createLambdaApi(ctx: NodeContext): AwsService & { close(): void 
       }
       throw error;
     });
+    if (type === 'Event' && body.length > ASYNC_PAYLOAD_LIMIT) throw new LambdaApiError(413, 'RequestTooLargeException', `Request must be smaller than ${ASYNC_PAYLOAD_LIMIT} bytes for the InvokeFunction operation`);
     const event = parseEvent(body);
+    if (type === 'Event') {
+      const key = header(req, IDEMPOTENCY_HEADER);
+      if (key !== undefined && (key === '' || key.length > 128)) throw new LambdaApiError(400, 'InvalidParameterValueException', `${IDEMPOTENCY_HEADER} must be 1–128 characters`);
+      // Committed to the store before the 202: a crash after this answer loses nothing.
+      const queued = await enqueueAsync(ctx.store.queues, fn.name, event, key === undefined ? {} : { idempotencyKey: key });
+      res.writeHead(202, { 'x-amzn-requestid': queued.requestId, 'content-length': 0, ...(queued.duplicate ? { 'x-outpost-duplicate': 'true' } : {}) });
+      res.end();
+      return;
+    }
     if (type === 'DryRun') {
       res.writeHead(204, { 'x-amzn-requestid': requestId });
       res.end();

@@ -44,3 +44,15 @@ export async function api<T>(options: ClientOptions, method: string, path: strin
   }
   return json as T;
 }
+
+/** The node a remote command talks to: --to / $OUTPOST_URL, with --token / $OUTPOST_TOKEN. */
+export function clientFrom(values: Record<string, string | boolean | undefined>): ClientOptions {
+  const url = typeof values['to'] === 'string' ? values['to'] : (process.env['OUTPOST_URL'] ?? 'http://127.0.0.1:8787');
+  const token = typeof values['token'] === 'string' ? values['token'] : process.env['OUTPOST_TOKEN'];
+  return { url, ...(token ? { token } : {}) };
+}
+
+/** Prints the result as JSON with --json, else the human-readable text. */
+export function printResult(values: Record<string, string | boolean | undefined>, json: unknown, human: string): void {
+  process.stdout.write(values['json'] ? `${JSON.stringify(json, null, 2)}\n` : `${human}\n`);
+}

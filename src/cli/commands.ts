@@ -7,6 +7,10 @@ import { dev, serve } from './node-commands.ts';
 import { deploy, invoke, list, remove, rollback, versions } from './control-commands.ts';
 import { queues, trigger } from './queues-commands.ts';
 import { workflows } from './workflows-commands.ts';
+import { keys } from './keys-commands.ts';
+import { secret } from './secrets-commands.ts';
+import { d1 } from './d1-commands.ts';
+import { kv } from './kv-commands.ts';
 
 export type Values = Record<string, string | boolean | undefined>;
 
@@ -28,9 +32,82 @@ const REMOTE_HELP = `  --to <url>       the node (default $OUTPOST_URL or http:/
   --json           print the result as JSON`;
 
 export const COMMANDS: Record<string, Command> = {
+  secret: {
+    summary: 'set, list and delete a function\'s secrets',
+    options: { ...remote, function: { type: 'string' }, name: { type: 'string' } },
+    help: `outpost secret <put|list|delete> --function <fn> — a function's encrypted secrets
+
+  outpost secret put <name> --function <fn>     set a secret; the value is read from stdin
+  outpost secret list --function <fn>           the names (values are never shown again)
+  outpost secret delete <name> --function <fn>  remove a secret
+
+Options:
+${REMOTE_HELP}
+  --function <fn>  the function the secret belongs to (also --name, as wrangler spells it;
+                   default: the function of the project in the current folder)
+
+A secret reaches the function on env (and process.env for Node styles). A change takes effect
+at once: the function's running instances finish what they are doing and new ones load the new
+values. Secrets are encrypted at rest with the node's key (OUTPOST_SECRETS_KEY, or secrets.key
+in the state directory).
+
+Examples:
+  echo -n "$API_KEY" | outpost secret put API_KEY --function billing
+  outpost secret list --function billing`,
+    run: secret,
+  },
+  d1: {
+    summary: 'query D1 databases and apply migrations',
+    // --local / --remote are wrangler's; accepted so its habits work, and ignored: the node is the database.
+    options: { ...remote, command: { type: 'string' }, file: { type: 'string' }, dir: { type: 'string' }, local: { type: 'boolean' }, remote: { type: 'boolean' } },
+    help: `outpost d1 <list|execute|migrations apply> — the node's D1 (SQL) databases
+
+  outpost d1 list                                   databases on the node
+  outpost d1 execute <database> --command "<sql>"   run SQL (several statements allowed)
+  outpost d1 execute <database> --file <file.sql>   run a SQL file
+  outpost d1 migrations apply <database>            apply the .sql files of ./migrations not yet
+                                                    recorded in the database's d1_migrations table
+
+Options:
+${REMOTE_HELP}
+  --command <sql>  SQL to run
+  --file <path>    a file of SQL to run
+  --dir <folder>   migrations folder (default ./migrations)
+
+<database> is the database_name of a [[d1_databases]] binding.
+
+Examples:
+  outpost d1 execute shop --command "SELECT * FROM orders LIMIT 5"
+  outpost d1 migrations apply shop --dir ./migrations`,
+    run: d1,
+  },
+  kv: {
+    summary: 'list and create KV namespaces; read, write and bulk-load keys',
+    options: { ...remote, namespace: { type: 'string' }, prefix: { type: 'string' }, limit: { type: 'string' }, cursor: { type: 'string' }, ttl: { type: 'string' }, expiration: { type: 'string' }, metadata: { type: 'string' } },
+    help: `outpost kv <namespace|key|bulk> — the node's KV namespaces
+
+  outpost kv namespace list                         namespaces (created, or holding keys)
+  outpost kv namespace create <name>                create one (its id is the name)
+  outpost kv key get <key> --namespace <id>         print a value
+  outpost kv key put <key> <value> --namespace <id> (--ttl <s>, --expiration <epoch s>, --metadata <json>)
+  outpost kv key delete <key> --namespace <id>
+  outpost kv key list --namespace <id>              (--prefix <p>, --limit <n>, --cursor <c>)
+  outpost kv bulk put <file.json> --namespace <id>  [{ key, value, expiration?, expiration_ttl?, metadata?, base64? }]
+  outpost kv bulk get <file.json> --namespace <id>  a JSON array of keys; prints { key: value }
+
+Options:
+${REMOTE_HELP}
+
+<id> is the id of a [[kv_namespaces]] binding. Writes meet Workers KV's limits.
+
+Examples:
+  outpost kv key put greeting hello --namespace CACHE
+  outpost kv bulk put seed.json --namespace CACHE`,
+    run: kv,
+  },
   dev: {
     summary: 'serve a project (or a folder of projects) locally, reloading on save',
-    options: { port: { type: 'string' }, host: { type: 'string' }, 'aws-port': { type: 'string' }, state: { type: 'string' }, env: { type: 'string' }, quiet: { type: 'boolean' } },
+    options: { port: { type: 'string' }, host: { type: 'string' }, 'aws-port': { type: 'string' }, state: { type: 'string' }, env: { type: 'string' }, quiet: { type: 'boolean' }, 's3-auth': { type: 'boolean' } },
     help: `outpost dev [dir] — serve a project locally with hot reload
 
 Options:
@@ -40,6 +117,8 @@ Options:
   --state <dir>    state directory (default .outpost)
   --env <name>     wrangler environment / serverless stage
   --quiet          no request log
+  --s3-auth        verify SigV4 signatures on the S3 API with keys from outpost keys create
+                   (without it, dev accepts any credentials, as LocalStack does)
 
 Prints "ready on http://127.0.0.1:<port>" when it accepts requests.
 
@@ -100,7 +179,7 @@ Examples:
   },
   invoke: {
     summary: 'call a function once and print its answer',
-    options: { ...remote, data: { type: 'string' }, event: { type: 'string' }, path: { type: 'string' }, method: { type: 'string' } },
+    options: { ...remote, data: { type: 'string' }, event: { type: 'string' }, path: { type: 'string' }, method: { type: 'string' }, async: { type: 'boolean' }, 'idempotency-key': { type: 'string' } },
     help: `outpost invoke <function> — call a function and print the response
 
 Options:
@@ -109,10 +188,14 @@ ${REMOTE_HELP}
   --method <m>     request method (default GET, or POST with --data)
   --data <body>    request body
   --event <json>   send an event instead of an HTTP request (Lambda-style functions)
+  --async          queue the event and return at once (Lambda InvocationType Event): retried
+                   on error, then sent to the function's on-failure destination
+  --idempotency-key <id>  with --async: repeats with this id within 5 minutes are queued once
 
 Examples:
   outpost invoke hello --path /health
-  outpost invoke orders --event '{"id":1}'`,
+  outpost invoke orders --event '{"id":1}'
+  outpost invoke orders --async --event '{"id":1}'`,
     run: invoke,
   },
   delete: {
@@ -170,6 +253,27 @@ Examples:
   outpost queues peek jobs-dlq --limit 5
   outpost queues dlq redrive jobs-dlq`,
     run: queues,
+  },
+  keys: {
+    summary: 'create, list and delete access keys for the S3 API',
+    options: { ...remote, label: { type: 'string' } },
+    help: `outpost keys <create|list|delete> — access keys for the S3 API on the AWS port
+
+  outpost keys create [--label <text>]   a new key pair; the secret is printed once
+  outpost keys list                      key ids, when created, labels (never secrets)
+  outpost keys delete <access-key-id>    requests signed with it are refused from now on
+
+\`outpost serve\` verifies every S3 request's SigV4 signature against these keys;
+\`outpost dev\` does too when started with --s3-auth (otherwise it accepts any credentials).
+
+Options:
+${REMOTE_HELP}
+  --label <text>   a note kept with the key
+
+Examples:
+  outpost keys create --label ci
+  AWS_ACCESS_KEY_ID=OPAK… AWS_SECRET_ACCESS_KEY=… aws --endpoint-url http://127.0.0.1:4566 s3 ls`,
+    run: keys,
   },
   trigger: {
     summary: 'run a function\'s scheduled handler now',

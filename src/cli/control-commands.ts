@@ -8,21 +8,12 @@ import { buildFunction } from '../build/index.ts';
 import type { FunctionRecord, VersionRecord } from '../control/records.ts';
 import type { DeployResult } from '../control/deployments.ts';
 import { loadProject } from '../project/index.ts';
-import { api } from './client.ts';
-import type { ClientOptions } from './client.ts';
 import type { Values } from './commands.ts';
 import { EXIT, UsageError } from './output.ts';
 import { relative } from 'node:path';
+import { api, clientFrom as client, printResult as print } from './client.ts';
 
-function client(values: Values): ClientOptions {
-  const url = typeof values['to'] === 'string' ? values['to'] : (process.env['OUTPOST_URL'] ?? 'http://127.0.0.1:8787');
-  const token = typeof values['token'] === 'string' ? values['token'] : process.env['OUTPOST_TOKEN'];
-  return { url, ...(token ? { token } : {}) };
-}
 
-function print(values: Values, json: unknown, human: string): void {
-  process.stdout.write(values['json'] ? `${JSON.stringify(json, null, 2)}\n` : `${human}\n`);
-}
 
 function needName(positionals: string[]): string {
   const name = positionals[0];
@@ -84,6 +75,7 @@ export async function rollback(values: Values, positionals: string[]): Promise<n
 
 export async function invoke(values: Values, positionals: string[]): Promise<number> {
   const name = needName(positionals);
+  if (values['async'] === true) return invokeAsync(values, name);
   let body: unknown;
   if (typeof values['event'] === 'string') {
     try {
@@ -103,6 +95,23 @@ export async function invoke(values: Values, positionals: string[]): Promise<num
   const result = await api<{ status?: number; body?: string; result?: unknown }>(client(values), 'POST', `functions/${encodeURIComponent(name)}/invoke`, body);
   print(values, result, result.status !== undefined ? `${result.status}\n${result.body ?? ''}` : JSON.stringify(result.result, null, 2));
   return result.status !== undefined && result.status >= 500 ? EXIT.failed : EXIT.ok;
+}
+
+/** `outpost invoke <fn> --async`: queued durably by the node, which answers 202 with the request id. */
+async function invokeAsync(values: Values, name: string): Promise<number> {
+  if (values['path'] !== undefined || values['method'] !== undefined || values['data'] !== undefined) throw new UsageError('--async sends an event: use --event, not --path/--method/--data');
+  let event: unknown = {};
+  if (typeof values['event'] === 'string') {
+    try {
+      event = JSON.parse(values['event']);
+    } catch {
+      throw new UsageError('--event must be JSON');
+    }
+  }
+  const key = values['idempotency-key'];
+  const result = await api<{ function: string; requestId: string; duplicate: boolean }>(client(values), 'POST', `async/${encodeURIComponent(name)}`, { event, ...(typeof key === 'string' ? { idempotencyKey: key } : {}) });
+  print(values, result, `✔ queued ${result.duplicate ? '(a repeat of an earlier invocation) ' : ''}${name} — request id ${result.requestId}`);
+  return EXIT.ok;
 }
 
 export async function remove(values: Values, positionals: string[]): Promise<number> {

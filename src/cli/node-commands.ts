@@ -21,6 +21,15 @@ function portOf(value: string | boolean | undefined, fallback: number, flag: str
   return n;
 }
 
+/** The Cache API's size from OUTPOST_CACHE_MB (default: the node's 256 MiB). */
+function cacheOptions(): { cacheMaxBytes?: number } {
+  const raw = process.env['OUTPOST_CACHE_MB'];
+  if (raw === undefined || raw === '') return {};
+  const mb = Number(raw);
+  if (!Number.isFinite(mb) || mb < 0) throw new UsageError(`OUTPOST_CACHE_MB must be a number of megabytes, got ${raw}`);
+  return { cacheMaxBytes: Math.floor(mb * 1024 * 1024) };
+}
+
 /** Resolves when SIGINT or SIGTERM arrives. */
 function untilSignal(): Promise<void> {
   return new Promise((resolve) => {
@@ -51,8 +60,9 @@ export async function dev(values: Values, positionals: string[]): Promise<number
   const projects = await findProjects(dir);
   if (projects.length === 0) throw new UsageError(`no project found in ${dir} (looked for outpost.toml, wrangler.toml/.jsonc and other project files)`);
   const logger = new Logger({ out: process.stdout, format: 'pretty', quiet: values['quiet'] === true });
-  const store = openSqliteStore({ dir: resolve(typeof values['state'] === 'string' ? values['state'] : '.outpost') });
-  const node = await startNode({ store, logger, dev: true, port, awsPort, host: typeof values['host'] === 'string' ? values['host'] : '127.0.0.1' });
+  const stateDir = resolve(typeof values['state'] === 'string' ? values['state'] : '.outpost');
+  const store = openSqliteStore({ dir: stateDir });
+  const node = await startNode({ store, logger, dev: true, s3Auth: values['s3-auth'] === true, stateDir, ...cacheOptions(), port, awsPort, host: typeof values['host'] === 'string' ? values['host'] : '127.0.0.1' });
   for (const p of projects) await deployFolder(node, p, env, logger);
   await node.settled();
   process.stdout.write(`ready on ${node.url}\n`);
@@ -87,6 +97,8 @@ export async function serve(values: Values): Promise<number> {
     store,
     logger,
     dev: false,
+    stateDir,
+    ...cacheOptions(),
     allowPrivateNetwork: values['allow-private-network'] === true,
     port,
     awsPort,

@@ -4,20 +4,11 @@
  * queue and schedule commands, talking to a node's control API (routes in
  * src/events/queues-api.ts and src/events/cron.ts).
  */
-import { api } from './client.ts';
-import type { ClientOptions } from './client.ts';
 import type { Values } from './commands.ts';
 import { EXIT, UsageError } from './output.ts';
+import { api, clientFrom as client, printResult as print } from './client.ts';
 
-function client(values: Values): ClientOptions {
-  const url = typeof values['to'] === 'string' ? values['to'] : (process.env['OUTPOST_URL'] ?? 'http://127.0.0.1:8787');
-  const token = typeof values['token'] === 'string' ? values['token'] : process.env['OUTPOST_TOKEN'];
-  return { url, ...(token ? { token } : {}) };
-}
 
-function print(values: Values, json: unknown, human: string): void {
-  process.stdout.write(values['json'] ? `${JSON.stringify(json, null, 2)}\n` : `${human}\n`);
-}
 
 function wholeNumber(values: Values, key: string): number | undefined {
   const v = values[key];

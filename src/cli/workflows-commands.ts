@@ -3,10 +3,9 @@
  * `outpost workflows list|start|describe|history`: state machines and their executions on a
  * running node, through the control API's workflow routes (workflows/control-routes.ts).
  */
-import { api } from './client.ts';
-import type { ClientOptions } from './client.ts';
 import type { Values } from './commands.ts';
 import { EXIT, UsageError } from './output.ts';
+import { api, clientFrom as client, printResult as print } from './client.ts';
 
 interface Execution {
   arn: string;
@@ -37,15 +36,7 @@ interface Event {
   [details: string]: unknown;
 }
 
-function client(values: Values): ClientOptions {
-  const url = typeof values['to'] === 'string' ? values['to'] : (process.env['OUTPOST_URL'] ?? 'http://127.0.0.1:8787');
-  const token = typeof values['token'] === 'string' ? values['token'] : process.env['OUTPOST_TOKEN'];
-  return { url, ...(token ? { token } : {}) };
-}
 
-function print(values: Values, json: unknown, human: string): void {
-  process.stdout.write(values['json'] ? `${JSON.stringify(json, null, 2)}\n` : `${human}\n`);
-}
 
 const iso = (ms: number | undefined): string => (ms === undefined ? '' : new Date(ms).toISOString());
 

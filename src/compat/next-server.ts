@@ -54,7 +54,10 @@ interface RequestInternals {
 }
 
 class LocalNextRequest extends Request {
-  readonly [INTERNALS]: RequestInternals;
+  readonly #url: string;
+  readonly #geo: NextRequestGeo | undefined;
+  readonly #ip: string | undefined;
+  #internals: RequestInternals | undefined;
 
   constructor(input: URL | RequestInfo, init: NextRequestInit = {}) {
     const url = typeof input !== 'string' && 'url' in input ? input.url : String(input);
@@ -62,6 +65,14 @@ class LocalNextRequest extends Request {
     const requestInit: RequestInit & { duplex?: 'half' } = rest;
     if (input instanceof Request && input.body !== null && rest.body === undefined) requestInit.duplex = 'half';
     super(input, requestInit);
+    this.#url = url;
+    this.#geo = geo;
+    this.#ip = ip;
+  }
+
+  /** Cookies, geo, ip and nextUrl are worked out on first use: most handlers read one or none. */
+  get [INTERNALS](): RequestInternals {
+    if (this.#internals) return this.#internals;
     const g = geolocation(this);
     const derived: NextRequestGeo = {};
     if (g.city !== undefined) derived.city = g.city;
@@ -69,12 +80,13 @@ class LocalNextRequest extends Request {
     if (g.countryRegion !== undefined) derived.region = g.countryRegion;
     if (g.latitude !== undefined) derived.latitude = g.latitude;
     if (g.longitude !== undefined) derived.longitude = g.longitude;
-    this[INTERNALS] = {
+    this.#internals = {
       cookies: new RequestCookies(this.headers),
-      geo: geo ?? derived,
-      ip: ip ?? ipAddress(this) ?? this.headers.get('x-forwarded-for')?.split(',')[0]?.trim(),
-      nextUrl: new LocalNextURL(url),
+      geo: this.#geo ?? derived,
+      ip: this.#ip ?? ipAddress(this) ?? this.headers.get('x-forwarded-for')?.split(',')[0]?.trim(),
+      nextUrl: new LocalNextURL(this.#url),
     };
+    return this.#internals;
   }
 
   get cookies(): RequestCookies {

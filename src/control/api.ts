@@ -8,9 +8,10 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { OutpostError } from '../errors.ts';
 import { sendError } from '../gateway/index.ts';
 import type { Deployments, PrebuiltFunction } from './deployments.ts';
-import type { FunctionManifest } from './records.ts';
+import type { FunctionManifest, VersionRecord } from './records.ts';
 import type { Tokens } from './tokens.ts';
 import type { StateMachineSpec } from '../project/spec.ts';
+import { readJsonValue as readJson, sendJson as send } from './http.ts';
 
 export interface InvokeRequest {
   /** An event for event-style functions (Lambda), or a request for HTTP ones. */
@@ -36,26 +37,11 @@ function isLoopback(address: string | undefined): boolean {
   return address === '127.0.0.1' || address === '::1' || address === '::ffff:127.0.0.1';
 }
 
-async function readJson(req: IncomingMessage, limit: number): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.byteLength;
-    if (size > limit) throw new OutpostError('BODY_TOO_LARGE', `upload exceeds ${limit} bytes`, { status: 413, fault: 'user' });
-    chunks.push(chunk);
-  }
-  if (size === 0) return {};
-  try {
-    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
-  } catch {
-    throw new OutpostError('INVALID_JSON', 'the request body is not valid JSON', { status: 400, fault: 'user' });
-  }
-}
-
-function send(res: ServerResponse, status: number, value: unknown, requestId: string): void {
-  const body = JSON.stringify(value);
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), 'x-request-id': requestId });
-  res.end(body);
+/** A version as the API shows it: local secrets (.dev.vars) by name only, never their values. */
+function withoutSecretValues(record: VersionRecord): VersionRecord {
+  const secrets = record.manifest.secrets;
+  if (Object.keys(secrets).length === 0) return record;
+  return { ...record, manifest: { ...record.manifest, secrets: Object.fromEntries(Object.keys(secrets).map((k) => [k, '(hidden)'])) } };
 }
 
 function parseStateMachines(value: unknown): StateMachineSpec[] {
@@ -138,7 +124,7 @@ export function createControlApi(options: ControlApiOptions): (req: IncomingMess
         }
         if (name !== undefined && parts.length === 2 && method === 'GET') {
           const { fn, active } = await deployments.get(name);
-          send(res, 200, { function: fn, active, runtime: options.runtime(name) }, requestId);
+          send(res, 200, { function: fn, active: withoutSecretValues(active), runtime: options.runtime(name) }, requestId);
           return true;
         }
         if (name !== undefined && parts.length === 2 && method === 'DELETE') {
@@ -147,7 +133,7 @@ export function createControlApi(options: ControlApiOptions): (req: IncomingMess
           return true;
         }
         if (name !== undefined && parts[2] === 'versions' && method === 'GET') {
-          send(res, 200, { versions: await deployments.versions(name) }, requestId);
+          send(res, 200, { versions: (await deployments.versions(name)).map(withoutSecretValues) }, requestId);
           return true;
         }
         if (name !== undefined && parts[2] === 'rollback' && method === 'POST') {

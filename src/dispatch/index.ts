@@ -5,6 +5,7 @@
  * new ones from the blank pool when all are at their concurrency, stops idle ones (scale to
  * zero) and enforces the CPU and wall-time limits with a watchdog over busy instances.
  */
+import { DEFAULT_LIMITS } from '../project/spec.ts';
 import type { Limits } from '../project/spec.ts';
 import { Instance, InvocationError, limitError } from '../runtime/instance.ts';
 import type { HttpSink, InstanceHooks, InvocationUsage } from '../runtime/instance.ts';
@@ -52,6 +53,8 @@ class VersionInstances {
   readonly version: RunnableVersion;
   readonly instances: Instance[] = [];
   starting: Promise<Instance> | undefined;
+  /** Invocations waiting for a free instance (all at capacity, no more may start). */
+  readonly waiting: Array<() => void> = [];
   retired = false;
   constructor(version: RunnableVersion) {
     this.version = version;
@@ -136,6 +139,8 @@ export class Dispatcher {
         if (v) {
           const at = v.instances.indexOf(i);
           if (at >= 0) v.instances.splice(at, 1);
+          // Capacity freed: waiters start a new instance or take a free slot.
+          for (const wake of v.waiting.splice(0)) wake();
         }
         if (code && code !== 'INSTANCE_CRASHED') this.#hooks.limit(version.functionName, version.version, code);
       },
@@ -157,7 +162,15 @@ export class Dispatcher {
     let cold = false;
     for (;;) {
       const warm = this.#pick(v);
-      if (warm) return { instance: warm, cold, startMs: cold ? performance.now() - started : 0 };
+      if (warm) {
+        warm.claim();
+        return { instance: warm, cold, startMs: cold ? performance.now() - started : 0 };
+      }
+      const live = v.instances.filter((i) => i.alive).length;
+      if (!v.starting && live >= (v.version.limits.maxInstances ?? DEFAULT_LIMITS.maxInstances)) {
+        await new Promise<void>((resolve) => v.waiting.push(resolve));
+        continue;
+      }
       cold = true;
       if (!v.starting) {
         v.starting = this.#start(v.version).then(
@@ -179,8 +192,8 @@ export class Dispatcher {
   #pick(v: VersionInstances): Instance | undefined {
     let best: Instance | undefined;
     for (const i of v.instances) {
-      if (!i.alive || i.inFlight >= v.version.limits.concurrency) continue;
-      if (!best || i.inFlight < best.inFlight) best = i;
+      if (!i.alive || i.occupancy >= v.version.limits.concurrency) continue;
+      if (!best || i.occupancy < best.occupancy) best = i;
     }
     return best;
   }
@@ -219,6 +232,7 @@ export class Dispatcher {
 
   #record(v: VersionInstances | undefined, instance: Instance, cold: boolean, startMs: number, finished: Promise<InvocationUsage>): Promise<InvocationRecord> {
     return finished.then((usage) => {
+      v?.waiting.shift()?.(); // a slot is free: the longest-waiting invocation takes it
       if (v?.retired && instance.inFlight === 0) void instance.terminate(); // retired while this ran
       return {
         function: v?.version.functionName ?? '',

@@ -17,7 +17,6 @@
  * (`outpost trigger cron <fn>`) does the same anywhere. Manual runs record no tick.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ACCOUNT_ID } from '../aws/index.ts';
 import { isOutpostError, OutpostError } from '../errors.ts';
 import type { Logger } from '../observe/logger.ts';
@@ -26,6 +25,7 @@ import type { ActiveFunction, GatewayHook, NodeContext, NodeService, RunningServ
 import type { MetaStore } from '../store/types.ts';
 import { parseSchedule } from './schedule.ts';
 import type { Schedule } from './schedule.ts';
+import { readJsonObject as readJson, sendJson } from '../control/http.ts';
 
 /** Timers the scheduler uses; tests inject a fake one. */
 export interface Clock {
@@ -284,25 +284,7 @@ export class CronScheduler {
   }
 }
 
-function sendJson(res: ServerResponse, status: number, value: unknown, requestId: string): void {
-  const body = JSON.stringify(value);
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), 'x-request-id': requestId });
-  res.end(body);
-}
 
-async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
-  let text = '';
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    text += chunk.toString('utf8');
-    if (text.length > 65_536) throw new OutpostError('BODY_TOO_LARGE', 'request body exceeds 64 KiB', { status: 413, fault: 'user' });
-  }
-  if (text === '') return {};
-  try {
-    return JSON.parse(text) as Record<string, unknown>;
-  } catch {
-    throw new OutpostError('INVALID_JSON', 'the request body is not valid JSON', { status: 400, fault: 'user' });
-  }
-}
 
 /** `/__scheduled` and `/cdn-cgi/handler/scheduled` (dev), and the control route for `outpost trigger cron`. */
 /** `POST /_outpost/api/functions/<fn>/trigger/cron` (`outpost trigger cron`), behind the control API's auth. */

@@ -9,37 +9,15 @@
  *   DELETE /_outpost/api/queues/<name>/messages      purge
  *   POST   /_outpost/api/queues/<name>/redrive       { to? } — dead messages back to their queue
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { OutpostError } from '../errors.ts';
 import type { GatewayHook } from '../server/context.ts';
 import type { QueueMessage, QueueStore } from '../store/queues.ts';
 import type { ConsumerSettings } from './queues.ts';
+import { readJsonObject as readJson, sendJson as send } from '../control/http.ts';
 
 const PREFIX = '/_outpost/api/queues';
 
-async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.byteLength;
-    if (size > 1024 * 1024) throw new OutpostError('BODY_TOO_LARGE', 'request body exceeds 1 MiB', { status: 413, fault: 'user' });
-    chunks.push(chunk);
-  }
-  if (size === 0) return {};
-  try {
-    const value: unknown = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-    if (typeof value === 'object' && value !== null && !Array.isArray(value)) return value as Record<string, unknown>;
-  } catch {
-    // fall through
-  }
-  throw new OutpostError('INVALID_JSON', 'the request body must be a JSON object', { status: 400, fault: 'user' });
-}
 
-function send(res: ServerResponse, status: number, value: unknown, requestId: string): void {
-  const body = JSON.stringify(value);
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), 'x-request-id': requestId });
-  res.end(body);
-}
 
 /** A message as the CLI shows it: text bodies as text, binary ones as base64. */
 export function describeMessage(m: QueueMessage): Record<string, unknown> {

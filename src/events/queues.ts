@@ -18,6 +18,7 @@ import type { ActiveFunction, NodeContext, NodeService, RunningService } from '.
 import type { QueueMessage, QueueStore } from '../store/queues.ts';
 import { ACCOUNT_ID } from '../aws/index.ts';
 import { queuesApi } from './queues-api.ts';
+import { waiter } from './waiter.ts';
 
 /** Consumer settings with Cloudflare's defaults filled in. */
 export interface ConsumerSettings {
@@ -105,16 +106,6 @@ export function sqsEvent(queue: string, region: string, messages: readonly Queue
   };
 }
 
-interface Waiter {
-  promise: Promise<void>;
-  wake(): void;
-}
-
-function waiter(): Waiter {
-  let wake = (): void => {};
-  const promise = new Promise<void>((resolve) => (wake = resolve));
-  return { promise, wake };
-}
 
 /** Pulls one queue for one function until stopped. */
 class Consumer {

@@ -225,3 +225,16 @@ test('a table of 1,000 mounts picks the right one', () => {
   assert.equal(table.match('GET', 'localhost', '/fn-1000/a'), undefined);
   assert.equal(table.match('GET', 'localhost', '/fn-12x/a'), undefined);
 });
+
+test('case-insensitive routes (Azure) match literals in any case, parameters keep their case', () => {
+  const table = new RouteTable([
+    { target: 'azure', route: { path: '/api/HttpHello/{Name}', caseInsensitive: true, event: { kind: 'fetch' } } },
+    { target: 'strict', route: { path: '/api/Strict', event: { kind: 'fetch' } } },
+  ]);
+  const m = table.match('GET', 'h', '/API/httphello/Kim');
+  assert.equal(m?.target, 'azure');
+  assert.deepEqual(m?.params, { Name: 'Kim' });
+  assert.equal(table.match('GET', 'h', '/api/HTTPHELLO/x')?.target, 'azure');
+  assert.equal(table.match('GET', 'h', '/api/strict'), undefined, 'other routes stay case-sensitive');
+  assert.equal(table.match('GET', 'h', '/api/Strict')?.target, 'strict');
+});

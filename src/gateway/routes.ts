@@ -11,6 +11,7 @@ type Segment = { kind: 'literal'; value: string } | { kind: 'param'; name: strin
 
 interface CompiledRoute<T> {
   target: T;
+  caseInsensitive: boolean;
   spec: RouteSpec;
   host: string | undefined;
   hostWildcard: boolean;
@@ -39,6 +40,14 @@ function compileSegments(path: string): Segment[] {
     if (param?.[1]) return { kind: 'param', name: param[1] };
     return { kind: 'literal', value: part };
   });
+}
+
+/** Lower-cases a path's literal segments, leaving `{param}` names as written. */
+function lowerLiterals(path: string): string {
+  return path
+    .split('/')
+    .map((s) => (s.startsWith('{') ? s : s.toLowerCase()))
+    .join('/');
 }
 
 function rankOf(host: string | undefined, hostWildcard: boolean, method: string | undefined, segments: Segment[]): number[] {
@@ -75,10 +84,11 @@ export class RouteTable<T> {
 
   constructor(entries: ReadonlyArray<{ target: T; route: RouteSpec }>) {
     const compiled = entries.map(({ target, route }) => {
-      const segments = compileSegments(route.path);
+      const caseInsensitive = route.caseInsensitive === true;
+      const segments = compileSegments(caseInsensitive ? lowerLiterals(route.path) : route.path);
       const hostWildcard = route.host?.startsWith('*.') ?? false;
       const host = route.host?.toLowerCase();
-      return { target, spec: route, host, hostWildcard, method: route.method, segments, rank: rankOf(host, hostWildcard, route.method, segments) };
+      return { target, caseInsensitive, spec: route, host, hostWildcard, method: route.method, segments, rank: rankOf(host, hostWildcard, route.method, segments) };
     });
     compiled.sort((a, b) => compare(a.rank, b.rank));
     for (const r of compiled) {
@@ -96,8 +106,14 @@ export class RouteTable<T> {
   match(method: string, host: string, path: string): RouteMatch<T> | undefined {
     const parts = path.split('/').filter((p) => p !== '');
     const hostname = host.replace(/:\d+$/, '').toLowerCase();
-    const literal = parts[0] === undefined ? undefined : this.#byFirst.get(parts[0]);
-    const a = literal ?? [];
+    const first = parts[0];
+    let a = (first === undefined ? undefined : this.#byFirst.get(first)) ?? [];
+    // Case-insensitive routes are indexed by their lower-cased first segment.
+    const lower = first?.toLowerCase();
+    if (lower !== undefined && lower !== first) {
+      const more = (this.#byFirst.get(lower) ?? []).filter((r) => r.caseInsensitive);
+      if (more.length > 0) a = [...a, ...more].sort((x, y) => compare(x.rank, y.rank));
+    }
     const b = this.#wild;
     // Merge the two ranked lists; the first route that matches is the most specific.
     let i = 0;
@@ -128,7 +144,7 @@ export class RouteTable<T> {
       }
       const part = parts[k];
       if (part === undefined) return undefined;
-      if (seg.kind === 'literal' ? seg.value !== part : part === '') return undefined;
+      if (seg.kind === 'literal' ? seg.value !== (r.caseInsensitive ? part.toLowerCase() : part) : part === '') return undefined;
       if (seg.kind === 'param') params[seg.name] = decode(part);
     }
     return parts.length === r.segments.length ? this.#result(r, params, path) : undefined;

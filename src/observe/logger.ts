@@ -21,6 +21,8 @@ export interface InvocationLog {
   durationMs: number;
   cpuMs?: number;
   coldStart?: boolean;
+  /** Time spent starting the instance, when coldStart. */
+  startMs?: number;
   error?: { code: string; message: string; stack?: string };
 }
 
@@ -52,7 +54,7 @@ export class Logger {
       return;
     }
     const fn = record.function ? ` ${record.function}@${record.version ?? '?'}` : '';
-    const cold = record.coldStart ? ' (cold)' : '';
+    const cold = record.coldStart ? ` (cold start ${record.startMs === undefined ? '' : `${record.startMs.toFixed(1)}ms`})`.replace(' )', ')') : '';
     const what = record.trigger === 'http' ? `${record.method ?? ''} ${record.path ?? ''}` : record.trigger;
     const error = record.error ? `\n  ${record.error.code}: ${record.error.message}${record.error.stack ? `\n${indent(record.error.stack)}` : ''}` : '';
     this.#write(`[${record.status}] ${what}${fn} ${record.durationMs.toFixed(1)}ms${cold} ${record.outcome === 'ok' ? '' : record.outcome}${error}`.trimEnd());

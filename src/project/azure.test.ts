@@ -20,7 +20,7 @@ test('azure-functions fixture: v3 httpTrigger with GET and POST under /api', asy
   assert.equal(fn.style, 'azure-v3');
   assert.equal(fn.entry, path.join(root, 'HttpHello/index.js'));
   assert.equal(fn.handlerExport, 'default');
-  assert.equal(fn.limits.concurrency, 1);
+  assert.equal(fn.limits.concurrency, 100, "an Azure Node.js worker runs invocations concurrently");
   assert.equal(fn.nodeCompat, true);
   assert.deepEqual(fn.routes, [
     { path: '/api/HttpHello', method: 'GET', event: { kind: 'export', name: 'default' } },

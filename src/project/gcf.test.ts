@@ -20,7 +20,7 @@ test('gcf-firebase fixture: two v1 HTTPS exports, each at /<name> and /<name>/*'
   assert.equal(fn.style, 'gcf');
   assert.equal(fn.entry, path.join(root, 'index.js'));
   assert.equal(fn.nodeCompat, true);
-  assert.equal(fn.limits.concurrency, 1);
+  assert.equal(fn.limits.concurrency, 80, "Cloud Functions 2nd gen default concurrency");
   assert.deepEqual(fn.routes, [
     { path: '/helloWorld', event: { kind: 'export', name: 'helloWorld' } },
     { path: '/helloWorld/*', event: { kind: 'export', name: 'helloWorld' } },

@@ -73,9 +73,17 @@ export function limitsFor(style: HandlerStyle, overrides: { memoryMb?: number | 
     ...DEFAULT_LIMITS,
     ...(overrides.memoryMb === undefined ? {} : { memoryMb: overrides.memoryMb }),
     ...(overrides.timeoutSeconds === undefined ? {} : { wallMs: Math.round(overrides.timeoutSeconds * 1000) }),
-    concurrency: isNodeStyle(style) ? 1 : 100,
+    concurrency: CONCURRENCY[style] ?? 100,
   };
 }
+
+/**
+ * Invocations one instance runs at once, as each platform runs them: a Lambda execution
+ * environment handles one event at a time; Cloud Functions (2nd gen, what Firebase's
+ * `onRequest` deploys to today) defaults to 80 per instance; an Azure Node.js worker runs
+ * invocations concurrently on its event loop; Web-style runtimes are concurrent isolates.
+ */
+const CONCURRENCY: Partial<Record<HandlerStyle, number>> = { lambda: 1, 'lambda-edge': 1, gcf: 80 };
 
 /** Upper-cases an HTTP method; `ANY` and `*` mean every method and come back undefined. */
 export function normalizeMethod(method: string): string | undefined {

@@ -28,6 +28,7 @@ import { moduleCandidates, resolveModuleFile, splitHandler } from './handler-pat
 import type { LoadOptions } from './load-options.ts';
 import { FUNCTION_NAME_HINT, FUNCTION_NAME_RE, isFile, joinUrlPath, limitsFor, normalizeMethod, readTextIfExists, rel, sanitizeName } from './loader-util.ts';
 import { ProblemList, throwIfErrors } from './problems.ts';
+import { destinationOf } from './async-config.ts';
 import type { FunctionSpec, ProjectSpec, RouteSpec, StateMachineSpec, TriggerSpec } from './spec.ts';
 
 export const SAM_TEMPLATE_FILES: readonly string[] = ['template.yaml', 'template.yml', 'template.json'];
@@ -215,6 +216,7 @@ async function readFunction(
     events?.accept(evName);
     readEvent(evName, ev, `${events?.path ?? ''}.${evName}`, ctx, problems, routes, triggers);
   }
+  const asyncPlatform = readEventInvokeConfig(p, ctx, problems);
   p.reportUnknown(['Handler', 'Runtime', 'CodeUri', 'MemorySize', 'Timeout', 'Environment', 'Events', 'FunctionName']);
 
   // esbuild-built functions name their TypeScript entry in Metadata; it wins over Handler's file.
@@ -255,8 +257,45 @@ async function readFunction(
     limits: limitsFor('lambda', { memoryMb, timeoutSeconds: timeout }),
     nodeCompat: true,
     compatibilityFlags: [],
-    platform: { runtime: runtime ?? 'nodejs20.x', region: ctx.region, accountId: ACCOUNT_ID, functionName: name },
+    platform: { runtime: runtime ?? 'nodejs20.x', region: ctx.region, accountId: ACCOUNT_ID, functionName: name, ...asyncPlatform },
   };
+}
+
+/**
+ * `EventInvokeConfig` (MaximumRetryAttempts, MaximumEventAgeInSeconds, DestinationConfig
+ * OnSuccess/OnFailure with Type SQS or Lambda and a Destination ARN) → async platform keys.
+ */
+function readEventInvokeConfig(p: Fields, ctx: CfnContext, problems: ProblemList): Record<string, string> {
+  const out: Record<string, string> = {};
+  const c = p.object('EventInvokeConfig');
+  if (!c) return out;
+  const retries = c.number('MaximumRetryAttempts', { integer: true, min: 0, max: 2 });
+  if (retries !== undefined) out['asyncRetries'] = String(retries);
+  const age = c.number('MaximumEventAgeInSeconds', { integer: true, min: 60, max: 21600 });
+  if (age !== undefined) out['asyncMaxAgeSeconds'] = String(age);
+  const d = c.object('DestinationConfig');
+  for (const [which, key] of [['OnSuccess', 'onSuccess'], ['OnFailure', 'onFailure']] as const) {
+    const f = d?.object(which);
+    if (!f) continue;
+    const type = f.string('Type');
+    f.accept('Destination');
+    f.reportUnknown(['Type', 'Destination']);
+    if (type !== undefined && type !== 'SQS' && type !== 'Lambda') {
+      problems.error(f.key('Type'), `${type} destinations are not supported`, 'use Type SQS or Lambda');
+      continue;
+    }
+    const raw = f.raw['Destination'];
+    if (raw === undefined) {
+      problems.error(f.key('Destination'), 'missing; expected the destination ARN', 'add `Destination: !GetAtt FailedQueue.Arn`');
+      continue;
+    }
+    const arn = resolveString(raw, ctx, f.key('Destination'), problems);
+    const dest = arn === undefined ? undefined : destinationOf(arn, f.key('Destination'), problems, false);
+    if (dest !== undefined) out[key] = dest;
+  }
+  d?.reportUnknown(['OnSuccess', 'OnFailure']);
+  c.reportUnknown(['MaximumRetryAttempts', 'MaximumEventAgeInSeconds', 'DestinationConfig']);
+  return out;
 }
 
 /** StageName of the AWS::Serverless::Api / HttpApi an event names, or the implicit API's stage. */

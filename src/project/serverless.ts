@@ -20,6 +20,7 @@ import { loaderEnv } from './load-options.ts';
 import type { LoadOptions } from './load-options.ts';
 import { FUNCTION_NAME_HINT, FUNCTION_NAME_RE, isFile, joinUrlPath, limitsFor, normalizeMethod, readDotenvFiles, rel } from './loader-util.ts';
 import { ProblemList, throwIfErrors } from './problems.ts';
+import { destinationOf } from './async-config.ts';
 import { VariableResolver } from './serverless-variables.ts';
 import type { FunctionSpec, HandlerStyle, ProjectSpec, RouteSpec, StateMachineSpec, TriggerSpec } from './spec.ts';
 
@@ -264,6 +265,7 @@ async function readFunction(root: string, key: string, def: Record<string, unkno
   );
 
   const ev = readEvents(fn, c);
+  const asyncPlatform = readAsyncConfig(fn, c);
   fn.reportUnknown(['handler', 'events', 'environment', 'memorySize', 'timeout', 'runtime', 'name']);
 
   let entry: string | undefined;
@@ -285,6 +287,7 @@ async function readFunction(root: string, key: string, def: Record<string, unkno
   const style: HandlerStyle = ev.edge ? 'lambda-edge' : 'lambda';
   const platform: Record<string, string> = { runtime, region: provider.region, stage: c.stage, accountId: ACCOUNT_ID, functionName: deployedName };
   if (ev.approximatedPatterns.length > 0) platform['cloudfrontPathPatterns'] = JSON.stringify(ev.approximatedPatterns);
+  Object.assign(platform, asyncPlatform);
   return {
     name: key,
     style,
@@ -530,6 +533,38 @@ function readScheduleEvent(body: unknown, at: string, problems: ProblemList, out
     }
     out.triggers.push({ type: 'cron', expression: r.trim(), ...(timezone === undefined ? {} : { timezone }) });
   }
+}
+
+/**
+ * `maximumRetryAttempts`, `maximumEventAge` and `destinations: { onSuccess, onFailure }` (a
+ * function of the service, an SQS or Lambda ARN, or `{ type, arn }`) → async platform keys.
+ */
+function readAsyncConfig(fn: Fields, c: FnContext): Record<string, string> {
+  const out: Record<string, string> = {};
+  const retries = fn.number('maximumRetryAttempts', { integer: true, min: 0, max: 2 });
+  if (retries !== undefined) out['asyncRetries'] = String(retries);
+  const age = fn.number('maximumEventAge', { integer: true, min: 60, max: 21600 });
+  if (age !== undefined) out['asyncMaxAgeSeconds'] = String(age);
+  const d = fn.object('destinations');
+  for (const which of ['onSuccess', 'onFailure'] as const) {
+    const raw = d?.raw[which];
+    if (raw === undefined || !d) continue;
+    d.accept(which);
+    const key = d.key(which);
+    let arn: unknown = raw;
+    if (isRecord(raw)) {
+      const f = new Fields(raw, key, c.problems);
+      f.string('type');
+      f.accept('arn');
+      f.reportUnknown(['type', 'arn']);
+      arn = raw['arn'];
+    }
+    const value = typeof arn === 'string' ? arn : resolveString(arn, c.ctx, key, c.problems);
+    const dest = value === undefined ? undefined : destinationOf(value, key, c.problems, true);
+    if (dest !== undefined) out[which] = dest;
+  }
+  d?.reportUnknown(['onSuccess', 'onFailure']);
+  return out;
 }
 
 function queueFromArn(value: unknown, key: string, c: FnContext): string | undefined {

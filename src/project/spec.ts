@@ -39,6 +39,13 @@ export interface Limits {
   concurrency: number;
   /** An instance with no work for this long is stopped (scale to zero; default 300 000). */
   idleMs: number;
+  /**
+   * Instances of one version on a node (default 8). When all are at their concurrency, further
+   * invocations wait for a free one instead of starting more: on a node's few cores, more
+   * threads only add switching, and a burst of first requests does not start a herd of cold
+   * instances.
+   */
+  maxInstances: number;
 }
 
 export const DEFAULT_LIMITS: Readonly<Omit<Limits, 'concurrency'>> = Object.freeze({
@@ -49,6 +56,7 @@ export const DEFAULT_LIMITS: Readonly<Omit<Limits, 'concurrency'>> = Object.free
   requestBodyBytes: 100 * 1024 * 1024,
   subrequests: 1_000,
   idleMs: 300_000,
+  maxInstances: 8,
 });
 
 /** How an HTTP route's request reaches the handler, for styles that have several shapes. */
@@ -71,6 +79,8 @@ export interface RouteSpec {
   method?: string;
   /** Remove this prefix from the path the function sees (dev mounts such as `/<function>/*`). */
   stripPrefix?: string;
+  /** Literal segments match in any case (Azure Functions routes do). */
+  caseInsensitive?: boolean;
   event: HttpEventShape;
 }
 
@@ -96,9 +106,25 @@ export interface QueueTrigger {
   maxConcurrency?: number;
   visibilityTimeoutSeconds?: number;
 }
+/**
+ * Objects created or deleted in a bucket invoke the function with an S3 event notification
+ * (events/object-changes.ts). `events` are S3 event types (`s3:ObjectCreated:*`,
+ * `s3:ObjectRemoved:Delete`, …); a key must start with `prefix` and end with `suffix`.
+ */
 export interface ObjectTrigger { type: 'object'; bucket: string; events: string[]; prefix?: string; suffix?: string }
+/** Row changes of a D1 database, delivered in the DynamoDB Streams record shape (events/d1-changes.ts). */
+export interface D1Trigger { type: 'd1'; database: string; maxBatchSize?: number; maxBatchTimeoutSeconds?: number; maxRetries?: number; retryDelaySeconds?: number }
+export type R2NotificationEvent = 'object-create' | 'object-delete';
+/**
+ * An R2 event notification rule (outpost.toml `[[r2_notifications]]`): objects created or deleted
+ * in `bucket` send Cloudflare's notification message to `queue`. Not a trigger of the function that
+ * declares it — whoever consumes the queue receives the messages; it is active while that function is.
+ */
+export interface R2NotificationRule { type: 'r2-notification'; bucket: string; queue: string; events: R2NotificationEvent[]; prefix?: string; suffix?: string }
+/** Changes of a KV namespace, delivered in the DynamoDB Streams record shape (events/kv-changes.ts). */
+export interface KvTrigger { type: 'kv'; namespace: string; maxBatchSize?: number; maxBatchTimeoutSeconds?: number; maxRetries?: number; retryDelaySeconds?: number }
 /** Non-HTTP triggers; served by events/ (a later capability) through the same dispatch path. */
-export type TriggerSpec = CronTrigger | QueueTrigger | ObjectTrigger;
+export type TriggerSpec = CronTrigger | QueueTrigger | ObjectTrigger | KvTrigger | D1Trigger | R2NotificationRule;
 
 export interface FunctionSpec {
   /** Unique within the node; `[a-zA-Z0-9_-]`, 1–63 characters. */

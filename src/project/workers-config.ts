@@ -10,7 +10,7 @@ import { resolve } from 'node:path';
 import { Fields } from './fields.ts';
 import type { ProblemList } from './problems.ts';
 import { DEFAULT_LIMITS } from './spec.ts';
-import type { BindingSpec, FunctionSpec, Limits, RouteSpec, TriggerSpec } from './spec.ts';
+import type { BindingSpec, FunctionSpec, Limits, R2NotificationEvent, RouteSpec, TriggerSpec } from './spec.ts';
 
 export const NAME_PATTERN = /^[a-zA-Z0-9_-]{1,63}$/;
 /** Workers turn Node compatibility on by default from this date on. */
@@ -156,6 +156,7 @@ function readLimits(fields: Fields, format: 'wrangler' | 'outpost'): Limits {
     const sub = l.number('subrequests', { min: 0, max: 100_000, integer: true });
     const conc = l.number('concurrency', { min: 1, max: 10_000, integer: true });
     const idle = l.number('idle_timeout_s', { min: 0, max: 86_400 });
+    const maxInstances = l.number('max_instances', { min: 1, max: 10_000, integer: true });
     if (memory !== undefined) limits.memoryMb = memory;
     if (wall !== undefined) limits.wallMs = wall;
     if (startup !== undefined) limits.startupMs = startup;
@@ -163,7 +164,8 @@ function readLimits(fields: Fields, format: 'wrangler' | 'outpost'): Limits {
     if (sub !== undefined) limits.subrequests = sub;
     if (conc !== undefined) limits.concurrency = conc;
     if (idle !== undefined) limits.idleMs = Math.round(idle * 1000);
-    l.reportUnknown(['cpu_ms', 'memory_mb', 'wall_ms', 'startup_ms', 'request_body_mb', 'subrequests', 'concurrency', 'idle_timeout_s']);
+    if (maxInstances !== undefined) limits.maxInstances = maxInstances;
+    l.reportUnknown(['cpu_ms', 'memory_mb', 'wall_ms', 'startup_ms', 'request_body_mb', 'subrequests', 'concurrency', 'idle_timeout_s', 'max_instances']);
   } else {
     l.reportUnknown(['cpu_ms']);
   }
@@ -190,6 +192,84 @@ function selectEnvironment(top: Fields, env: string | undefined): Fields {
   return new Fields(merged, '', top.problems);
 }
 
+/**
+ * outpost.toml only: `[[kv_triggers]]` subscribes the function to a KV namespace's changes
+ * (events/kv-changes.ts): `namespace` (the id, as in `[[kv_namespaces]]`), `max_batch_size`
+ * (1–1000, default 100), `max_batch_timeout` (seconds, 0–300, default 0), `max_retries`
+ * (default 3), `retry_delay` (seconds, default 0).
+ */
+function readKvTriggers(fields: Fields): TriggerSpec[] {
+  const out: TriggerSpec[] = [];
+  for (const k of fields.objects('kv_triggers')) {
+    const namespace = k.string('namespace', { required: true });
+    const settings = readFeedSettings(k);
+    if (namespace === undefined) continue;
+    out.push({ type: 'kv', namespace, ...settings });
+  }
+  return out;
+}
+
+/**
+ * outpost.toml only: `[[d1_triggers]]` subscribes the function to a D1 database's row changes
+ * (events/d1-changes.ts): `database` (the `database_name`, as in `[[d1_databases]]`) and the
+ * batching keys of `[[kv_triggers]]`.
+ */
+function readD1Triggers(fields: Fields): TriggerSpec[] {
+  const out: TriggerSpec[] = [];
+  for (const d of fields.objects('d1_triggers')) {
+    const database = d.string('database', { required: true });
+    const settings = readFeedSettings(d);
+    if (database === undefined) continue;
+    out.push({ type: 'd1', database, ...settings });
+  }
+  return out;
+}
+
+function readFeedSettings(k: Fields): { maxBatchSize?: number; maxBatchTimeoutSeconds?: number; maxRetries?: number; retryDelaySeconds?: number } {
+  const batch = k.number('max_batch_size', { min: 1, max: 1000, integer: true });
+  const timeout = k.number('max_batch_timeout', { min: 0, max: 300 });
+  const retries = k.number('max_retries', { min: 0, max: 100, integer: true });
+  const delay = k.number('retry_delay', { min: 0, max: 43_200, integer: true });
+  k.reportUnknown();
+  return {
+    ...(batch === undefined ? {} : { maxBatchSize: batch }),
+    ...(timeout === undefined ? {} : { maxBatchTimeoutSeconds: timeout }),
+    ...(retries === undefined ? {} : { maxRetries: retries }),
+    ...(delay === undefined ? {} : { retryDelaySeconds: delay }),
+  };
+}
+
+/**
+ * outpost.toml only: `[[r2_notifications]]` is an R2 event notification rule, what
+ * `wrangler r2 bucket notification create` sets up on Cloudflare (events/object-changes.ts):
+ * `bucket`, `queue` (the queue the messages go to; consume it with `[[queues.consumers]]`),
+ * `events` (`object-create`, `object-delete`; required), `prefix` and `suffix` (default: every key).
+ */
+function readR2Notifications(fields: Fields): TriggerSpec[] {
+  const out: TriggerSpec[] = [];
+  for (const n of fields.objects('r2_notifications')) {
+    const bucket = n.string('bucket', { required: true });
+    const queue = n.string('queue', { required: true });
+    const events = n.stringArray('events');
+    const prefix = n.string('prefix');
+    const suffix = n.string('suffix');
+    n.reportUnknown();
+    const valid = (events ?? []).filter((e): e is R2NotificationEvent => e === 'object-create' || e === 'object-delete');
+    if (events === undefined || events.length === 0) n.problems.error(n.key('events'), 'missing; expected the event types that send a notification', 'add events = ["object-create", "object-delete"]');
+    else if (valid.length !== events.length) n.problems.error(n.key('events'), `unknown event type ${JSON.stringify(events.find((e) => !valid.includes(e as R2NotificationEvent)))}`, 'use "object-create" and/or "object-delete"');
+    if (bucket === undefined || queue === undefined || valid.length === 0 || valid.length !== events?.length) continue;
+    out.push({
+      type: 'r2-notification',
+      bucket,
+      queue,
+      events: [...new Set(valid)],
+      ...(prefix === undefined || prefix === '' ? {} : { prefix }),
+      ...(suffix === undefined || suffix === '' ? {} : { suffix }),
+    });
+  }
+  return out;
+}
+
 /** Reads a Workers-shaped config into one FunctionSpec (problems are recorded, not thrown). */
 export function readWorkersConfig(input: WorkersConfigInput): FunctionSpec | undefined {
   const top = new Fields(input.raw, '', input.problems);
@@ -202,10 +282,11 @@ export function readWorkersConfig(input: WorkersConfigInput): FunctionSpec | und
   const vars = fields.stringRecord('vars') ?? {};
   const routes = readRoutes(fields);
   const { bindings, triggers } = readBindings(fields);
+  if (input.format === 'outpost') triggers.push(...readKvTriggers(fields), ...readD1Triggers(fields), ...readR2Notifications(fields));
   const limits = readLimits(fields, input.format);
   // outpost.toml only: where ctx.passThroughOnException() sends a request whose handler threw.
   const origin = input.format === 'outpost' ? fields.string('origin', { pattern: /^https?:\/\/[^/]+/, patternHint: 'use an http(s) URL such as https://backend.example.com' }) : undefined;
-  fields.reportUnknown(input.format === 'outpost' ? [...WRANGLER_KEYS, 'origin'] : WRANGLER_KEYS);
+  fields.reportUnknown(input.format === 'outpost' ? [...WRANGLER_KEYS, 'origin', 'kv_triggers', 'd1_triggers', 'r2_notifications'] : WRANGLER_KEYS);
   if (input.env === undefined) top.accept('env');
 
   let entry: string | undefined;

@@ -295,13 +295,13 @@ describe('config errors', () => {
 describe('outpost.toml limits', () => {
   test('every [limits] key reaches FunctionSpec.limits', async (t) => {
     const root = await tempProject(t, {
-      'outpost.toml': `name = "a"\nmain = "index.js"\n[limits]\nmemory_mb = 256\ncpu_ms = 500\nwall_ms = 2000\nstartup_ms = 300\nrequest_body_mb = 1.5\nsubrequests = 50\nconcurrency = 8\nidle_timeout_s = 30\n`,
+      'outpost.toml': `name = "a"\nmain = "index.js"\n[limits]\nmemory_mb = 256\ncpu_ms = 500\nwall_ms = 2000\nstartup_ms = 300\nrequest_body_mb = 1.5\nsubrequests = 50\nconcurrency = 8\nidle_timeout_s = 30\nmax_instances = 3\n`,
       'index.js': WORKER,
     });
     const spec = await loadProject(root, { dev: false });
     assert.equal(spec.format, 'outpost');
     assert.deepEqual(only(spec).limits, {
-      memoryMb: 256, cpuMs: 500, wallMs: 2000, startupMs: 300, requestBodyBytes: 1_572_864, subrequests: 50, concurrency: 8, idleMs: 30_000,
+      memoryMb: 256, cpuMs: 500, wallMs: 2000, startupMs: 300, requestBodyBytes: 1_572_864, subrequests: 50, concurrency: 8, idleMs: 30_000, maxInstances: 3,
     });
   });
 

@@ -95,6 +95,7 @@ export class Instance {
   #loading: PromiseWithResolvers<void> | undefined;
   #hooks: InstanceHooks | undefined;
   #seq = 0;
+  #claims = 0;
   #exitCode: LimitCode | undefined;
   #alive = true;
   /** When the instance last had no work (for idle eviction). */
@@ -136,6 +137,20 @@ export class Instance {
 
   get inFlight(): number {
     return this.#pending.size;
+  }
+
+  /** Invocations running or promised to this instance (a claim is taken before the message goes). */
+  get occupancy(): number {
+    return this.#pending.size + this.#claims;
+  }
+
+  /**
+   * Reserves a slot for an invocation about to be sent. Dispatch picks an instance and sends
+   * the invocation in different turns; without a claim, every caller resuming in between would
+   * see the same free slot.
+   */
+  claim(): void {
+    this.#claims++;
   }
 
   /** The oldest in-flight invocation's start and deadline, for the watchdog. */
@@ -230,6 +245,7 @@ export class Instance {
   }
 
   #track(id: number, requestId: string, deadline: number): Pending {
+    if (this.#claims > 0) this.#claims--;
     // `finished` only ever resolves (a failed invocation still reports its usage), so it needs no catch.
     const pending: Pending = { id, requestId, startedAt: Date.now(), deadline, finished: Promise.withResolvers<InvocationUsage>(), responded: false };
     this.#pending.set(id, pending);

@@ -33,6 +33,8 @@ export interface NodeContext {
   readonly dispatcher: Dispatcher;
   readonly deployments: Deployments;
   readonly dev: boolean;
+  /** Verify SigV4 on the S3 API even in dev (`outpost dev --s3-auth`); serve always verifies. */
+  readonly s3Auth?: boolean;
   readonly region: string;
   /** The gateway's URL and, once listening, the AWS API's. */
   readonly urls: { gateway: string; aws?: string };

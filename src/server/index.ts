@@ -7,7 +7,12 @@
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { hostBindings } from '../bindings/index.ts';
+import { hostBindings, NodeCache } from '../bindings/index.ts';
+import type { ServiceRequest, ServiceResponse } from '../bindings/index.ts';
+import { redact, redactionList, SecretVault, secretsKeySource } from '../bindings/secrets/index.ts';
+import { secretsApi } from '../bindings/secrets/api.ts';
+import { d1Api } from '../bindings/d1/api.ts';
+import { kvApi } from '../bindings/kv/api.ts';
 import { createControlApi } from '../control/api.ts';
 import type { InvokeRequest } from '../control/api.ts';
 import { Deployments } from '../control/deployments.ts';
@@ -24,6 +29,7 @@ import type { RouteSpec } from '../project/spec.ts';
 import type { Instance, InvocationError } from '../runtime/instance.ts';
 import type { Store } from '../store/types.ts';
 import { BufferSink } from './buffer-sink.ts';
+import { StreamSink } from './stream-sink.ts';
 import { startAwsApi } from '../aws/index.ts';
 import type { AwsApi } from '../aws/index.ts';
 import type { ActiveFunction, AwsService, GatewayHook, NodeContext, RunningService } from './context.ts';
@@ -42,8 +48,14 @@ export interface NodeOptions {
   port?: number;
   region?: string;
   trustedProxies?: string[];
+  /** Verify S3 signatures in dev too (`--s3-auth`). */
+  s3Auth?: boolean;
   /** Blank instances kept warm per memory size (default 2). */
   blankPoolSize?: number;
+  /** The state directory (where `secrets.key` lives unless OUTPOST_SECRETS_KEY is set). */
+  stateDir?: string;
+  /** Bytes the Cache API may hold on this node (default 256 MiB); least recently used entries go first. */
+  cacheMaxBytes?: number;
 }
 
 export interface OutpostNode {
@@ -62,6 +74,8 @@ interface Active {
   fn: FunctionRecord;
   version: VersionRecord;
   runnable: RunnableVersion;
+  /** Changes whenever the function's stored secrets change. */
+  secretsFingerprint: string;
 }
 
 function triggerOf(kind: string): 'http' | 'cron' | 'queue' | 'invoke' {
@@ -72,11 +86,17 @@ export async function startNode(options: NodeOptions): Promise<OutpostNode> {
   const { store, logger, dev } = options;
   const host = options.host ?? '127.0.0.1';
   const region = options.region ?? 'local';
+  const cache = new NodeCache(options.cacheMaxBytes === undefined ? {} : { maxBytes: options.cacheMaxBytes });
+  const vault = new SecretVault(store.meta, secretsKeySource(options.stateDir));
+  /** Secret values per function name, for log redaction. */
+  const redactions = new Map<string, string[]>();
+  const hide = (fn: string | undefined, text: string): string => (fn === undefined ? text : redact(text, redactions.get(fn) ?? []));
   const blanks = new BlankPool({ size: options.blankPoolSize ?? 2 });
   const dispatcher = new Dispatcher({
     blanks,
     hooks: {
-      log: (fn, version, requestId, level, message) => logger.console(fn, version, requestId, level, message),
+      // A function that prints one of its secrets logs [REDACTED] instead.
+      log: (fn, version, requestId, level, message) => logger.console(fn, version, requestId, level, redact(message, redactions.get(fn) ?? [])),
       limit: (fn, version, code) => logger.system('warn', `${fn}@${version}: instance stopped (${code})`),
     },
   });
@@ -90,22 +110,57 @@ export async function startNode(options: NodeOptions): Promise<OutpostNode> {
   // inside a Lambda expects) but never the port that carries the control API.
   const denyHosts = (): string[] => [`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`];
 
-  const runnable = (record: VersionRecord, bundlePath: string): RunnableVersion => {
+  /** Runs an HTTP invocation of another function's active version (service bindings). */
+  const invokeHttp = async (name: string, request: ServiceRequest): Promise<ServiceResponse> => {
+    const a = active.get(name);
+    if (!a) throw new OutpostError('SERVICE_NOT_FOUND', `no function named ${name} is deployed on this node`, { status: 502, fault: 'user', hint: 'deploy the service the binding names, or fix `service` in the binding' });
+    const sink = new StreamSink();
+    const requestId = crypto.randomUUID();
+    const started = performance.now();
+    const { record } = await dispatcher.http(
+      a.runnable.key,
+      {
+        requestId,
+        method: request.method,
+        url: request.url,
+        headers: request.headers,
+        body: request.body ? 'inline' : 'none',
+        ...(request.body ? { bytes: request.body } : {}),
+        meta: { ip: '127.0.0.1', cf: { colo: region } },
+        event: { kind: 'fetch' },
+        params: {},
+      },
+      sink,
+    );
+    const head = await sink.response;
+    // Logged when the callee's invocation is over, body included.
+    void record.then(
+      (r) => {
+        if (logger.recordsInvocations) logger.invocation({ requestId, trigger: 'http', method: request.method, path: `service:${new URL(request.url).pathname}`, function: name, version: a.version.version, status: head.status, outcome: 'ok', durationMs: performance.now() - started, cpuMs: r.cpuMs, coldStart: r.coldStart });
+      },
+      () => undefined,
+    );
+    return { status: head.status, headers: head.headers, body: head.body, ...(head.more ? { rest: sink } : {}) };
+  };
+
+  const runnable = (record: VersionRecord, bundlePath: string, stored: Record<string, string> = {}): RunnableVersion => {
     const m = record.manifest;
+    // Stored secrets (outpost secret put) override .dev.vars ones of the same name.
+    redactions.set(record.function, redactionList(m.secrets, stored));
     return {
       key: `${record.function}@${record.version}`,
       functionName: record.function,
       version: record.version,
       limits: m.limits,
-      bindings: hostBindings(m.bindings, { store, now: Date.now }),
+      bindings: hostBindings(m.bindings, { store, now: Date.now, invokeHttp, cache }),
       load: {
         functionName: record.function,
         version: record.version,
         style: m.style,
         handlerExport: m.handlerExport,
         bundlePath,
-        vars: { ...m.vars, ...m.secrets },
-        secretNames: Object.keys(m.secrets),
+        vars: { ...m.vars, ...m.secrets, ...stored },
+        secretNames: [...new Set([...Object.keys(m.secrets), ...Object.keys(stored)])],
         bindings: m.bindings,
         nodeCompat: m.nodeCompat,
         subrequestLimit: m.limits.subrequests,
@@ -124,7 +179,7 @@ export async function startNode(options: NodeOptions): Promise<OutpostNode> {
   /** Instances that proved a version during deploy, handed to dispatch when it goes live. */
   const probed = new Map<string, Instance>();
   const deployments = new Deployments(store, async (record, bundlePath) => {
-    const candidate = runnable(record, bundlePath);
+    const candidate = runnable(record, bundlePath, (await vault.values(record.function)).values);
     try {
       probed.set(candidate.key, await dispatcher.probe(candidate));
     } catch (error) {
@@ -156,7 +211,9 @@ export async function startNode(options: NodeOptions): Promise<OutpostNode> {
         ...(a.version.sourceRoot ? { sourceRoot: a.version.sourceRoot } : {}),
         ...(m.platform['origin'] ? { origin: m.platform['origin'] } : {}),
       };
-      for (const route of m.routes) entries.push({ target, route });
+      // Azure matches its routes in any case; its loader says so in platform.caseInsensitiveRoutes.
+      const anyCase = m.platform['caseInsensitiveRoutes'] === 'true';
+      for (const route of m.routes) entries.push({ target, route: anyCase ? { ...route, caseInsensitive: true } : route });
       // Every function is reachable under /<name>/ with the prefix removed.
       entries.push({ target, route: { path: `/${a.fn.name}/*`, stripPrefix: `/${a.fn.name}`, event: { kind: 'fetch' } } });
       if (m.routes.length === 0) withoutRoutes.push(a);
@@ -175,7 +232,15 @@ export async function startNode(options: NodeOptions): Promise<OutpostNode> {
     const next = new Map<string, Active>();
     for (const { value: fn } of await store.meta.list<FunctionRecord>(keys.functionPrefix)) {
       const existing = active.get(fn.name);
-      if (existing && existing.fn.active === fn.active) {
+      let secrets: { values: Record<string, string>; fingerprint: string };
+      try {
+        secrets = await vault.values(fn.name);
+      } catch (error) {
+        logger.system('error', `cannot load the secrets of ${fn.name}: ${(error as Error).message}`);
+        if (existing) next.set(fn.name, { ...existing, fn });
+        continue;
+      }
+      if (existing && existing.fn.active === fn.active && existing.secretsFingerprint === secrets.fingerprint) {
         next.set(fn.name, { ...existing, fn });
         continue;
       }
@@ -185,14 +250,17 @@ export async function startNode(options: NodeOptions): Promise<OutpostNode> {
         logger.system('error', `cannot serve ${fn.name}@${fn.active}: its version record or bundle is missing`);
         continue;
       }
-      const r = runnable(version.value, path);
+      const r = runnable(version.value, path, secrets.values);
+      // A secret changed: the running instances hold the old values, so they stop taking new
+      // work (in-flight invocations finish) and the next invocation starts a fresh instance.
+      if (existing && existing.runnable.key === r.key) dispatcher.retire(r.key);
       dispatcher.register(r);
       const instance = probed.get(r.key);
       if (instance) {
         probed.delete(r.key);
         dispatcher.adopt(r.key, instance);
       }
-      next.set(fn.name, { fn, version: version.value, runnable: r });
+      next.set(fn.name, { fn, version: version.value, runnable: r, secretsFingerprint: secrets.fingerprint });
     }
     const previous = active;
     active = next;
@@ -206,6 +274,7 @@ export async function startNode(options: NodeOptions): Promise<OutpostNode> {
   let syncing: Promise<void> = Promise.resolve();
   const resync = (): Promise<void> => (syncing = syncing.then(sync, sync).catch((e: unknown) => logger.system('error', `route sync failed: ${(e as Error).message}`)));
   store.meta.watch(keys.functionPrefix, () => void resync());
+  store.meta.watch(SecretVault.prefix, () => void resync());
   await resync();
 
   const invokeEvent: NodeContext['invoke'] = async (name, kind, payload, opts = {}) => {
@@ -219,7 +288,7 @@ export async function startNode(options: NodeOptions): Promise<OutpostNode> {
       return { requestId, result, record };
     } catch (error) {
       const e = error as InvocationError;
-      logger.invocation({ requestId, trigger: triggerOf(opts.trigger ?? kind), function: name, version: a.version.version, status: e.status ?? 500, outcome: 'error', durationMs: performance.now() - started, error: { code: e.code ?? 'ERROR', message: e.message } });
+      logger.invocation({ requestId, trigger: triggerOf(opts.trigger ?? kind), function: name, version: a.version.version, status: e.status ?? 500, outcome: 'error', durationMs: performance.now() - started, error: { code: e.code ?? 'ERROR', message: hide(name, e.message) } });
       throw error;
     }
   };
@@ -261,7 +330,7 @@ export async function startNode(options: NodeOptions): Promise<OutpostNode> {
     const a = active.get(name);
     return a ? dispatcher.stats(a.runnable.key) : { instances: 0, inFlight: 0 };
   };
-  const controlRoutes: GatewayHook[] = [];
+  const controlRoutes: GatewayHook[] = [secretsApi(vault), d1Api(store.sql), kvApi(store)];
   const runControlRoutes: GatewayHook = async (req, res, requestId) => {
     for (const handle of controlRoutes) if (await handle(req, res, requestId)) return true;
     return false;
@@ -280,8 +349,8 @@ export async function startNode(options: NodeOptions): Promise<OutpostNode> {
       outcome: r.outcome,
       durationMs: r.durationMs,
       ...(r.target ? { function: r.target.functionName, version: r.target.version } : {}),
-      ...(r.invocation ? { cpuMs: r.invocation.cpuMs, coldStart: r.invocation.coldStart } : {}),
-      ...(r.error && r.outcome !== 'no-route' ? { error: { code: r.error.code, message: r.error.message, ...(stack ? { stack } : {}) } } : {}),
+      ...(r.invocation ? { cpuMs: r.invocation.cpuMs, coldStart: r.invocation.coldStart, ...(r.invocation.coldStart ? { startMs: r.invocation.startMs } : {}) } : {}),
+      ...(r.error && r.outcome !== 'no-route' ? { error: { code: r.error.code, message: hide(r.target?.functionName, r.error.message), ...(stack ? { stack: hide(r.target?.functionName, stack) } : {}) } } : {}),
     });
   };
   const gatewayRoutes = new Map<string, GatewayHook>();
@@ -319,6 +388,7 @@ export async function startNode(options: NodeOptions): Promise<OutpostNode> {
     dispatcher,
     deployments,
     dev,
+    ...(options.s3Auth ? { s3Auth: true } : {}),
     region,
     urls: { gateway: `http://${host}:${port}`, ...(awsApi ? { aws: awsApi.url } : {}) },
     functions: () => {

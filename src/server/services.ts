@@ -9,5 +9,10 @@ import { queuesService } from '../events/queues.ts';
 import { sqsService } from '../aws/sqs.ts';
 import { workflowsService } from '../workflows/service.ts';
 import { lambdaService } from '../aws/lambda.ts';
+import { s3Service } from '../aws/s3.ts';
+import { asyncService } from '../events/async.ts';
+import { kvChangesService } from '../events/kv-changes.ts';
+import { objectChangesService } from '../events/object-changes.ts';
+import { d1ChangesService } from '../events/d1-changes.ts';
 
-export const SERVICES: NodeService[] = [lambdaService, workflowsService, queuesService, cronService, sqsService];
+export const SERVICES: NodeService[] = [lambdaService, workflowsService, queuesService, asyncService, kvChangesService, d1ChangesService, objectChangesService, cronService, sqsService, s3Service];

@@ -130,6 +130,28 @@ export function queueStoreContract(name: string, open: OpenStore): void {
       assert.equal((await store.queues.stats('q')).visible, 2);
     });
 
+    test('ordered receive: nothing overtakes a leased or retried message, even after its lease runs out', async (t) => {
+      const { store, clock } = await fresh(t);
+      await store.queues.createQueue('q');
+      await store.queues.send('q', [1, 2, 3, 4].map((n) => ({ body: bytes(String(n)) })));
+      const first = await store.queues.receive('q', { max: 2, ordered: true, visibilityTimeoutSeconds: 10 });
+      assert.deepEqual(first.map((m) => text(m.body)), ['1', '2']);
+      assert.deepEqual(await store.queues.receive('q', { max: 2, ordered: true }), [], 'the head is leased: 3 and 4 wait');
+      assert.equal((await store.queues.receive('q', { max: 2, visibilityTimeoutSeconds: 20 })).length, 2, 'an unordered receive takes them');
+      await store.queues.send('q', [{ body: bytes('5') }]);
+      clock.ms += 10_000;
+      // 1 and 2 come back after their lease, later than 5 was sent, yet are first again.
+      const again = await store.queues.receive('q', { max: 10, ordered: true, visibilityTimeoutSeconds: 10 });
+      assert.deepEqual(again.map((m) => text(m.body)), ['1', '2']);
+      const [one] = again;
+      assert.ok(one);
+      assert.equal(await store.queues.retry('q', one.receipt, { delaySeconds: 5 }), 'retried');
+      await store.queues.ack('q', again.slice(1).map((m) => m.receipt));
+      assert.deepEqual(await store.queues.receive('q', { max: 10, ordered: true }), [], 'a retried head blocks');
+      clock.ms += 10_000;
+      assert.deepEqual((await store.queues.receive('q', { max: 10, ordered: true })).map((m) => text(m.body)), ['1', '3', '4', '5']);
+    });
+
     test('max receives: the message goes to the dead-letter queue exactly once, with its id and source', async (t) => {
       const { store, clock } = await fresh(t);
       await store.queues.createQueue('q', { maxReceiveCount: 2, deadLetterQueue: 'q-dlq' });

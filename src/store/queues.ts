@@ -99,6 +99,13 @@ export interface ReceiveOptions {
    */
   maxReceives?: number;
   deadLetterQueue?: string;
+  /**
+   * Strict send order: only messages before the first live one that is not visible (leased or
+   * delayed) are returned, so nothing overtakes a message still being worked on or retried —
+   * even across a crash, when the lease of the dead consumer must run out first. For one
+   * consumer that needs order (KV change events).
+   */
+  ordered?: boolean;
 }
 
 export interface RetryOptions {

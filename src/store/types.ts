@@ -79,6 +79,14 @@ export interface KvStore {
   delete(namespace: string, key: string): Promise<void>;
   list(namespace: string, options: { prefix?: string; limit: number; cursor?: string }): Promise<KvListResult>;
   namespaces(): Promise<string[]>;
+  /**
+   * Change capture (kv-changes.ts): from now on every put or delete that changes a key of
+   * `namespace` also sends a KvChange to each of `queues`, in the write's transaction.
+   * Replaces the namespace's set; persisted; an empty list stops capture. A missing queue is created.
+   */
+  setChangeFeeds(namespace: string, queues: readonly string[]): Promise<void>;
+  /** Every namespace's capture queues. */
+  changeFeeds(): Promise<Record<string, string[]>>;
 }
 
 export interface Store {
@@ -87,8 +95,12 @@ export interface Store {
   readonly kv: KvStore;
   /** Durable message queues (queues.ts). */
   readonly queues: QueueStore;
+  /** Buckets of objects for R2 and S3 (objects.ts). */
+  readonly objects: import('./objects.ts').ObjectStore;
   /** Deno KV databases (denokv.ts). */
   readonly denokv: import('./denokv.ts').DenoKvStore;
+  /** SQL databases for functions, the D1 binding (sql.ts). */
+  readonly sql: import('./sql.ts').SqlStore;
   /** Human-readable description for logs (`sqlite:<dir>`). */
   readonly description: string;
   close(): Promise<void>;

@@ -19,31 +19,14 @@ import { OutpostError } from '../errors.ts';
 import { workflowsOf } from './attach.ts';
 import { stateMachineArn, WorkflowError } from './records.ts';
 import type { ExecutionStatusName } from './records.ts';
+import { readJsonObject as readJson, sendJson } from '../control/http.ts';
 
-async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.byteLength;
-    if (size > 1024 * 1024) throw new OutpostError('BODY_TOO_LARGE', 'the request body exceeds 1 MiB', { status: 413, fault: 'user' });
-    chunks.push(chunk);
-  }
-  if (size === 0) return {};
-  try {
-    const value: unknown = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-    if (typeof value === 'object' && value !== null && !Array.isArray(value)) return value as Record<string, unknown>;
-  } catch {
-    // reported below
-  }
-  throw new OutpostError('INVALID_JSON', 'the request body is not a JSON object', { status: 400, fault: 'user' });
-}
-
-function send(res: ServerResponse, value: unknown, requestId: string): true {
-  const body = JSON.stringify(value);
-  res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), 'x-request-id': requestId });
-  res.end(body);
+const send = (res: ServerResponse, value: unknown, requestId: string): true => {
+  sendJson(res, 200, value, requestId);
   return true;
-}
+};
+
+
 
 /**
  * Serves one control API request under `workflows/` (`parts` follow it). `owner` is what the

@@ -3,7 +3,7 @@
  * The host side of the KV binding: validates each call against Workers KV's limits and serves
  * it from the store's KvStore, in the namespace the function's config declared.
  */
-import type { KvStore } from '../../store/types.ts';
+import type { KvStore, KvValue } from '../../store/types.ts';
 import type { HostBinding } from '../rpc.ts';
 import { KV_LIMITS, kvError } from './errors.ts';
 
@@ -26,6 +26,35 @@ function optionalNumber(operation: string, name: string, value: unknown): number
   return n;
 }
 
+/**
+ * Checks one put against Workers KV's limits and returns what to store; throws KV_LIMIT with
+ * Workers' message otherwise. Bulk writes check every entry with this before writing any.
+ */
+export function preparePut(keyArg: unknown, value: unknown, optionsArg: unknown, now: () => number): { key: string; entry: KvValue } {
+  const key = checkKey('PUT', keyArg);
+  if (!(value instanceof Uint8Array)) throw kvError('PUT', 400, 'Invalid value.');
+  if (value.byteLength > KV_LIMITS.valueBytes) throw kvError('PUT', 413, `Value length of ${value.byteLength} exceeds limit of ${KV_LIMITS.valueBytes}.`);
+  const options = (optionsArg ?? {}) as { expiration?: unknown; expirationTtl?: unknown; metadata?: unknown };
+  const nowSeconds = Math.floor(now() / 1000);
+  let expiration: number | undefined;
+  const ttl = optionalNumber('PUT', 'expiration_ttl', options.expirationTtl);
+  const at = optionalNumber('PUT', 'expiration', options.expiration);
+  if (ttl !== undefined) {
+    if (ttl < KV_LIMITS.minTtlSeconds) throw kvError('PUT', 400, `Invalid expiration_ttl of ${ttl}. Expiration TTL must be at least ${KV_LIMITS.minTtlSeconds}.`);
+    expiration = nowSeconds + Math.floor(ttl);
+  } else if (at !== undefined) {
+    if (at <= nowSeconds + KV_LIMITS.minTtlSeconds - 1) throw kvError('PUT', 400, `Invalid expiration of ${at}. Expiration times must be at least ${KV_LIMITS.minTtlSeconds} seconds in the future.`);
+    expiration = Math.floor(at);
+  }
+  let metadata: unknown;
+  if (options.metadata !== undefined && options.metadata !== null) {
+    const size = encoder.encode(JSON.stringify(options.metadata)).byteLength;
+    if (size > KV_LIMITS.metadataBytes) throw kvError('PUT', 413, `Metadata length of ${size} exceeds limit of ${KV_LIMITS.metadataBytes}.`);
+    metadata = options.metadata;
+  }
+  return { key, entry: { value, ...(metadata === undefined ? {} : { metadata }), ...(expiration === undefined ? {} : { expiration }) } };
+}
+
 export function kvHost(kv: KvStore, namespace: string, now: () => number): HostBinding {
   return async (method, args) => {
     switch (method) {
@@ -42,29 +71,8 @@ export function kvHost(kv: KvStore, namespace: string, now: () => number): HostB
         }));
       }
       case 'put': {
-        const key = checkKey('PUT', args[0]);
-        const value = args[1];
-        if (!(value instanceof Uint8Array)) throw kvError('PUT', 400, 'Invalid value.');
-        if (value.byteLength > KV_LIMITS.valueBytes) throw kvError('PUT', 413, `Value length of ${value.byteLength} exceeds limit of ${KV_LIMITS.valueBytes}.`);
-        const options = (args[2] ?? {}) as { expiration?: unknown; expirationTtl?: unknown; metadata?: unknown };
-        const nowSeconds = Math.floor(now() / 1000);
-        let expiration: number | undefined;
-        const ttl = optionalNumber('PUT', 'expiration_ttl', options.expirationTtl);
-        const at = optionalNumber('PUT', 'expiration', options.expiration);
-        if (ttl !== undefined) {
-          if (ttl < KV_LIMITS.minTtlSeconds) throw kvError('PUT', 400, `Invalid expiration_ttl of ${ttl}. Expiration TTL must be at least ${KV_LIMITS.minTtlSeconds}.`);
-          expiration = nowSeconds + Math.floor(ttl);
-        } else if (at !== undefined) {
-          if (at <= nowSeconds + KV_LIMITS.minTtlSeconds - 1) throw kvError('PUT', 400, `Invalid expiration of ${at}. Expiration times must be at least ${KV_LIMITS.minTtlSeconds} seconds in the future.`);
-          expiration = Math.floor(at);
-        }
-        let metadata: unknown;
-        if (options.metadata !== undefined && options.metadata !== null) {
-          const size = encoder.encode(JSON.stringify(options.metadata)).byteLength;
-          if (size > KV_LIMITS.metadataBytes) throw kvError('PUT', 413, `Metadata length of ${size} exceeds limit of ${KV_LIMITS.metadataBytes}.`);
-          metadata = options.metadata;
-        }
-        await kv.put(namespace, key, { value, ...(metadata === undefined ? {} : { metadata }), ...(expiration === undefined ? {} : { expiration }) });
+        const { key, entry } = preparePut(args[0], args[1], args[2], now);
+        await kv.put(namespace, key, entry);
         return null;
       }
       case 'delete':

@@ -11,7 +11,7 @@ import { pathToFileURL } from 'node:url';
 import { parentPort, resourceLimits } from 'node:worker_threads';
 import { ADAPTERS } from '../adapters/index.ts';
 import type { Adapter, AdapterSetup, InvocationContext } from '../adapters/index.ts';
-import { createBindings } from '../../bindings/guest.ts';
+import { CACHE_BINDING, createBindings, createCaches } from '../../bindings/guest.ts';
 import type { EventMessage, HostToInstance, HttpMessage, InstanceToHost, LoadMessage, LogLevel, Usage, WireError } from '../protocol.ts';
 import { Batcher, decode } from '../batcher.ts';
 import type { Packet } from '../batcher.ts';
@@ -160,6 +160,8 @@ async function load(message: LoadMessage): Promise<void> {
   } else {
     stripNodeGlobals(message.style === 'workers-module' || message.style === 'service-worker' ? 'Cloudflare-Workers' : 'Outpost');
   }
+  // The Cache API (caches.default / caches.open) is a global on Workers, not a binding.
+  if (message.style === 'workers-module' || message.style === 'service-worker') Object.defineProperty(globalThis, 'caches', { value: createCaches(CACHE_BINDING, rpc), writable: true, configurable: true, enumerable: false });
   factory.prepare?.(setup);
   const module = (await import(bundleUrl)) as Record<string, unknown>;
   adapter = factory.create(module, setup);

@@ -13,7 +13,12 @@ import { DatabaseSync } from 'node:sqlite';
 import type { StatementSync } from 'node:sqlite';
 import { OutpostError } from '../../errors.ts';
 import { SqliteQueues } from './queues.ts';
+import { formatSequence } from '../kv-changes.ts';
+import type { KvChange, KvChangeImage } from '../kv-changes.ts';
+import { SqliteObjects } from './objects.ts';
+import { ObjectChangeCapture } from './object-changes.ts';
 import { SqliteDenoKv } from './denokv.ts';
+import { SqliteSql } from './sql.ts';
 import type { BlobStore, KvListResult, KvStore, KvValue, MetaChange, MetaEntry, MetaStore, Store } from '../types.ts';
 
 const SCHEMA = `
@@ -177,16 +182,42 @@ class FileBlobs implements BlobStore {
   }
 }
 
+interface KvRow {
+  value: Uint8Array;
+  metadata: string | null;
+  expiration: number | null;
+}
+
+function changeImage(row: { value: Uint8Array; metadata: string | null; expiration: number | null }): KvChangeImage {
+  return {
+    value: Buffer.from(row.value).toString('base64'),
+    ...(row.metadata === null ? {} : { metadata: JSON.parse(row.metadata) as unknown }),
+    ...(row.expiration === null ? {} : { expiration: row.expiration }),
+  };
+}
+
 class SqliteKv implements KvStore {
+  readonly #db: DatabaseSync;
+  readonly #queues: SqliteQueues;
   readonly #get: StatementSync;
   readonly #put: StatementSync;
   readonly #del: StatementSync;
   readonly #list: StatementSync;
   readonly #namespaces: StatementSync;
   readonly #now: () => number;
+  /** Change capture: namespace → the queues its changes are sent to (kv-changes.ts). */
+  readonly #feeds = new Map<string, string[]>();
+  readonly #nextSequence: StatementSync;
 
-  constructor(db: DatabaseSync, now: () => number) {
+  constructor(db: DatabaseSync, now: () => number, queues: SqliteQueues) {
+    this.#db = db;
+    this.#queues = queues;
     this.#now = now;
+    db.exec('CREATE TABLE IF NOT EXISTS kv_feeds (ns TEXT NOT NULL, queue TEXT NOT NULL, PRIMARY KEY (ns, queue)) WITHOUT ROWID');
+    for (const r of db.prepare('SELECT ns, queue FROM kv_feeds ORDER BY ns, queue').all() as Array<{ ns: string; queue: string }>) {
+      this.#feeds.set(r.ns, [...(this.#feeds.get(r.ns) ?? []), r.queue]);
+    }
+    this.#nextSequence = db.prepare("INSERT INTO counters (name, value) VALUES ('kv_changes', 1) ON CONFLICT(name) DO UPDATE SET value = value + 1 RETURNING value");
     this.#get = db.prepare('SELECT value, metadata, expiration FROM kv WHERE ns = ? AND key = ? AND (expiration IS NULL OR expiration > ?)');
     this.#put = db.prepare('INSERT INTO kv (ns, key, value, metadata, expiration) VALUES (?, ?, ?, ?, ?) ON CONFLICT(ns, key) DO UPDATE SET value = excluded.value, metadata = excluded.metadata, expiration = excluded.expiration');
     this.#del = db.prepare('DELETE FROM kv WHERE ns = ? AND key = ?');
@@ -209,11 +240,71 @@ class SqliteKv implements KvStore {
   }
 
   async put(namespace: string, key: string, entry: KvValue): Promise<void> {
-    this.#put.run(namespace, key, entry.value, entry.metadata === undefined ? null : JSON.stringify(entry.metadata), entry.expiration ?? null);
+    const metadata = entry.metadata === undefined ? null : JSON.stringify(entry.metadata);
+    const feeds = this.#feeds.get(namespace);
+    if (!feeds) {
+      this.#put.run(namespace, key, entry.value, metadata, entry.expiration ?? null);
+      return;
+    }
+    const next: KvRow = { value: entry.value, metadata, expiration: entry.expiration ?? null };
+    this.#captured(namespace, key, feeds, 'put', () => this.#put.run(namespace, key, entry.value, metadata, entry.expiration ?? null), next);
   }
 
   async delete(namespace: string, key: string): Promise<void> {
-    this.#del.run(namespace, key);
+    const feeds = this.#feeds.get(namespace);
+    if (!feeds) {
+      this.#del.run(namespace, key);
+      return;
+    }
+    this.#captured(namespace, key, feeds, 'delete', () => this.#del.run(namespace, key));
+  }
+
+  /** A write and its change records in one transaction; no record when nothing changed. */
+  #captured(namespace: string, key: string, feeds: readonly string[], op: 'put' | 'delete', write: () => void, next?: KvRow): void {
+    this.#db.exec('BEGIN IMMEDIATE');
+    try {
+      const old = this.#get.get(namespace, key, this.#nowSeconds()) as KvRow | undefined;
+      write();
+      const unchanged =
+        op === 'delete' ? old === undefined : old !== undefined && next !== undefined && Buffer.from(old.value).equals(next.value) && old.metadata === next.metadata && old.expiration === next.expiration;
+      if (!unchanged) {
+        const change: KvChange = {
+          namespace,
+          key,
+          op,
+          sequence: formatSequence(Number((this.#nextSequence.get() as { value: number }).value)),
+          at: this.#now(),
+          ...(old ? { old: changeImage(old) } : {}),
+          ...(next ? { new: changeImage(next) } : {}),
+        };
+        const body = new TextEncoder().encode(JSON.stringify(change));
+        for (const queue of feeds) this.#queues.sendInTransaction(queue, [{ body, contentType: 'json' }]);
+      }
+      this.#db.exec('COMMIT');
+      if (!unchanged) for (const queue of feeds) this.#queues.notify(queue);
+    } catch (error) {
+      this.#db.exec('ROLLBACK');
+      throw error;
+    }
+  }
+
+  async setChangeFeeds(namespace: string, queues: readonly string[]): Promise<void> {
+    const wanted = [...new Set(queues)].sort();
+    this.#db.exec('BEGIN IMMEDIATE');
+    try {
+      this.#db.prepare('DELETE FROM kv_feeds WHERE ns = ?').run(namespace);
+      for (const q of wanted) this.#db.prepare('INSERT INTO kv_feeds (ns, queue) VALUES (?, ?)').run(namespace, q);
+      this.#db.exec('COMMIT');
+    } catch (error) {
+      this.#db.exec('ROLLBACK');
+      throw error;
+    }
+    if (wanted.length === 0) this.#feeds.delete(namespace);
+    else this.#feeds.set(namespace, wanted);
+  }
+
+  async changeFeeds(): Promise<Record<string, string[]>> {
+    return Object.fromEntries([...this.#feeds].map(([ns, qs]) => [ns, [...qs]]));
   }
 
   async list(namespace: string, options: { prefix?: string; limit: number; cursor?: string }): Promise<KvListResult> {
@@ -247,13 +338,20 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
   mkdirSync(options.dir, { recursive: true });
   const db = new DatabaseSync(join(options.dir, 'outpost.db'));
   db.exec(SCHEMA);
+  const queues = new SqliteQueues(db, options.now ?? Date.now);
+  const sql = new SqliteSql(join(options.dir, 'd1'), { queues, now: options.now ?? Date.now });
   return {
     meta: new SqliteMeta(db),
     blobs: new FileBlobs(join(options.dir, 'blobs')),
-    kv: new SqliteKv(db, options.now ?? Date.now),
-    queues: new SqliteQueues(db, options.now ?? Date.now),
+    kv: new SqliteKv(db, options.now ?? Date.now, queues),
+    queues,
+    objects: new SqliteObjects(db, join(options.dir, 'objects'), options.now ?? Date.now, new ObjectChangeCapture(db, queues)),
     denokv: new SqliteDenoKv(db, options.now ?? Date.now),
+    sql,
     description: `sqlite:${options.dir}`,
-    close: async () => db.close(),
+    close: async () => {
+      sql.close();
+      db.close();
+    },
   };
 }

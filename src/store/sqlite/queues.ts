@@ -125,6 +125,7 @@ export class SqliteQueues implements QueueStore {
       putDedup: p('INSERT INTO queue_dedup (queue, dedup_id, message_id, expires_at) VALUES (?, ?, ?, ?) ON CONFLICT(queue, dedup_id) DO UPDATE SET message_id = excluded.message_id, expires_at = excluded.expires_at'),
       expireDedup: p('DELETE FROM queue_dedup WHERE expires_at <= ?'),
       ready: p('SELECT * FROM queue_messages WHERE queue = ? AND dead = 0 AND visible_at <= ? ORDER BY visible_at, seq LIMIT ?'),
+      head: p('SELECT * FROM queue_messages WHERE queue = ? AND dead = 0 ORDER BY seq LIMIT ?'),
       lease: p('UPDATE queue_messages SET receive_count = receive_count + 1, first_received_at = coalesce(first_received_at, ?), receipt = ?, visible_at = ? WHERE seq = ?'),
       bySeq: p('SELECT * FROM queue_messages WHERE seq = ? AND queue = ?'),
       ack: p('DELETE FROM queue_messages WHERE seq = ? AND queue = ? AND receipt = ? AND dead = 0'),
@@ -241,29 +242,47 @@ export class SqliteQueues implements QueueStore {
   }
 
   async send(queue: string, messages: readonly QueueSendInput[]): Promise<QueueSendResult[]> {
-    const now = this.#now();
-    const results = this.#tx(() => {
-      const info = this.#require(queue);
-      const out: QueueSendResult[] = [];
-      if (messages.some((m) => m.dedupId !== undefined)) this.#stmt('expireDedup').run(now);
-      for (const m of messages) {
-        if (m.dedupId !== undefined) {
-          const seen = this.#stmt('getDedup').get(queue, m.dedupId, now) as { message_id: string } | undefined;
-          if (seen) {
-            out.push({ id: seen.message_id, duplicate: true });
-            continue;
-          }
-        }
-        const id = randomUUID();
-        const delay = m.delaySeconds ?? info.config.delaySeconds;
-        this.#stmt('insert').run(queue, id, m.body, m.contentType ?? null, m.attributes === undefined ? null : JSON.stringify(m.attributes), m.senderId ?? null, now, now + delay * 1000);
-        if (m.dedupId !== undefined) this.#stmt('putDedup').run(queue, m.dedupId, id, now + DEDUP_WINDOW_MS);
-        out.push({ id, duplicate: false });
-      }
-      return out;
-    });
+    const results = this.#tx(() => this.#insert(queue, messages));
     this.#emit(queue);
     return results;
+  }
+
+  #insert(queue: string, messages: readonly QueueSendInput[]): QueueSendResult[] {
+    const now = this.#now();
+    const info = this.#require(queue);
+    const out: QueueSendResult[] = [];
+    if (messages.some((m) => m.dedupId !== undefined)) this.#stmt('expireDedup').run(now);
+    for (const m of messages) {
+      if (m.dedupId !== undefined) {
+        const seen = this.#stmt('getDedup').get(queue, m.dedupId, now) as { message_id: string } | undefined;
+        if (seen) {
+          out.push({ id: seen.message_id, duplicate: true });
+          continue;
+        }
+      }
+      const id = randomUUID();
+      const delay = m.delaySeconds ?? info.config.delaySeconds;
+      this.#stmt('insert').run(queue, id, m.body, m.contentType ?? null, m.attributes === undefined ? null : JSON.stringify(m.attributes), m.senderId ?? null, now, now + delay * 1000);
+      if (m.dedupId !== undefined) this.#stmt('putDedup').run(queue, m.dedupId, id, now + DEDUP_WINDOW_MS);
+      out.push({ id, duplicate: false });
+    }
+    return out;
+  }
+
+  /**
+   * For the other tables of this database (KV change capture): sends inside the caller's open
+   * transaction, so the messages commit or roll back with the caller's write; a missing queue
+   * is created (a write must not fail because its feed's queue was deleted). Call
+   * {@link notify} after the commit.
+   */
+  sendInTransaction(queue: string, messages: readonly QueueSendInput[]): QueueSendResult[] {
+    this.#ensure(queue);
+    return this.#insert(queue, messages);
+  }
+
+  /** Wakes this process's listeners of `queue` (after a commit made with sendInTransaction). */
+  notify(queue: string): void {
+    this.#emit(queue);
   }
 
   /** Moves a message to its dead-letter queue, or marks it dead where it is. Inside a transaction. */
@@ -287,7 +306,11 @@ export class SqliteQueues implements QueueStore {
       const dlq = options.maxReceives !== undefined ? options.deadLetterQueue : info.config.deadLetterQueue;
       const got: QueueMessage[] = [];
       while (got.length < options.max) {
-        const rows = this.#stmt('ready').all(queue, now, options.max - got.length) as unknown as Row[];
+        let rows = (options.ordered ? this.#stmt('head').all(queue, options.max - got.length) : this.#stmt('ready').all(queue, now, options.max - got.length)) as unknown as Row[];
+        if (options.ordered) {
+          const blocked = rows.findIndex((r) => r.visible_at > now);
+          if (blocked !== -1) rows = rows.slice(0, blocked);
+        }
         if (rows.length === 0) break;
         for (const row of rows) {
           if (maxReceives !== undefined && row.receive_count >= maxReceives) {

@@ -6,10 +6,12 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { storeContract } from '../contract.ts';
 import { queueStoreContract } from '../queues.contract.ts';
+import { objectStoreContract } from '../objects.contract.ts';
 import { openSqliteStore } from './index.ts';
 
 storeContract('sqlite', ({ dir, now }) => openSqliteStore({ dir, now }));
 queueStoreContract('sqlite', ({ dir, now }) => openSqliteStore({ dir, now }));
+objectStoreContract('sqlite', ({ dir, now }) => openSqliteStore({ dir, now }));
 
 test('sqlite: metadata, blobs and KV survive close and reopen of the same dir', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'outpost-'));
