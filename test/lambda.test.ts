@@ -7,7 +7,7 @@ import { createServer, request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
-import { FIXTURES, startOutpost, tempDir, writeProject } from './helpers.ts';
+import { FIXTURES, REPO, startOutpost, tempDir, writeProject } from './helpers.ts';
 import type { Running } from './helpers.ts';
 
 
@@ -461,7 +461,7 @@ describe('Lambda functions', () => {
     assert.equal(error.errorType, 'InvalidOrder');
     assert.equal(error.errorMessage, 'order has no items');
     assert.match(error.trace[0] ?? '', /^InvalidOrder: order has no items/);
-    assert.ok(error.trace.every((line) => !line.includes('/work/') && !line.includes('node:internal')), error.trace.join('\n'));
+    assert.ok(error.trace.every((line) => !line.includes(REPO) && !line.includes('node:internal')), error.trace.join('\n'));
     const log = Buffer.from(out.LogResult ?? '', 'base64').toString('utf8');
     assert.match(log, /^START RequestId: [0-9a-f-]{36} Version: \$LATEST$/m);
     assert.match(log, /^\S+Z\t[0-9a-f-]{36}\tINFO\tvalidating order o-7$/m);

@@ -63,6 +63,12 @@ export class HandlerShapeError extends Error {
 }
 
 export interface AdapterFactory {
+  /**
+   * The Request class the function receives (default: Request). A platform whose handlers get
+   * a Request subclass (Next.js's NextRequest) names it here, so the instance builds it once
+   * instead of the adapter copying every request into it.
+   */
+  requestClass?: new (input: string, init: RequestInit) => Request;
   /** Runs before the bundle is imported (styles that register handlers as globals install them here). */
   prepare?(setup: AdapterSetup): void;
   create(module: Record<string, unknown>, setup: AdapterSetup): Adapter;

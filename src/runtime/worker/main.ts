@@ -162,6 +162,7 @@ async function load(message: LoadMessage): Promise<void> {
   }
   // The Cache API (caches.default / caches.open) is a global on Workers, not a binding.
   if (message.style === 'workers-module' || message.style === 'service-worker') Object.defineProperty(globalThis, 'caches', { value: createCaches(CACHE_BINDING, rpc), writable: true, configurable: true, enumerable: false });
+  if (factory.requestClass) IncomingRequest = incomingRequestClass(factory.requestClass);
   factory.prepare?.(setup);
   const module = (await import(bundleUrl)) as Record<string, unknown>;
   adapter = factory.create(module, setup);
@@ -186,16 +187,21 @@ function signalOf(inv: Invocation): AbortSignal {
  * works); only `signal` is created on first access, which saves an AbortController and a
  * listener on every request that never asks for it.
  */
-class IncomingRequest extends Request {
-  readonly #inv: Invocation;
-  constructor(url: string, init: RequestInit, inv: Invocation) {
-    super(url, init);
-    this.#inv = inv;
-  }
-  override get signal(): AbortSignal {
-    return signalOf(this.#inv);
-  }
+function incomingRequestClass(base: new (input: string, init: RequestInit) => Request): new (url: string, init: RequestInit, inv: Invocation) => Request {
+  return class IncomingRequest extends base {
+    readonly #inv: Invocation;
+    constructor(url: string, init: RequestInit, inv: Invocation) {
+      super(url, init);
+      this.#inv = inv;
+    }
+    override get signal(): AbortSignal {
+      return signalOf(this.#inv);
+    }
+  };
 }
+
+/** Set at load: the adapter's Request class (or Request) with the lazy signal. */
+let IncomingRequest = incomingRequestClass(Request);
 
 function contextFor(inv: Invocation, requestId: string, deadline: number): InvocationContext {
   return {
