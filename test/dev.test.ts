@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { eventually, runCli, startOutpost, tempDir, writeProject } from './helpers.ts';
+import { eventually, REPO, runCli, startOutpost, tempDir, writeProject } from './helpers.ts';
 
 test('hot reload on save; a broken save keeps the last good version', async (t) => {
   const project = await writeProject(t, {
@@ -49,4 +49,15 @@ test('an invalid config lists every problem with file and key, exit code 1', asy
   assert.match(result.stderr, /wrangler\.toml: name: "Bad Name!" is not valid/);
   assert.match(result.stderr, /wrangler\.toml: vars: expected a table/);
   assert.match(result.stderr, /wrangler\.toml: main: the entry file missing\.ts does not exist/);
+});
+
+test('npm start: every project under examples/ deploys, and the README tour answers', async (t) => {
+  const node = await startOutpost(t, ['dev', join(REPO, 'examples'), '--port', '0', '--state', await tempDir(t), '--quiet'], { timeoutMs: 90_000 });
+  assert.doesNotMatch(node.stderr(), /✘/, 'no example failed to deploy');
+  assert.match(await (await fetch(`${node.url}/hello-worker/`)).text(), /Hello from Outpost/);
+  assert.deepEqual(await (await fetch(`${node.url}/kv-counter/a`)).json(), { page: '/a', count: 1 });
+  assert.match(await (await fetch(`${node.url}/hello?name=Ada`)).text(), /Hello, Ada!/);
+  assert.equal(((await (await fetch(`${node.url}/api/hello`)).json()) as { hello: string }).hello, 'world');
+  assert.equal(((await (await fetch(`${node.url}/deno-app/visits`)).json()) as { visits: string }).visits, '1');
+  assert.deepEqual(await (await fetch(`${node.url}/api/HttpHello?name=Kim`)).json(), { message: 'Hello, Kim!' });
 });
