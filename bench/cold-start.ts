@@ -9,7 +9,9 @@
  *   node bench/cold-start.ts [--functions 100]
  */
 import { parseArgs } from 'node:util';
-import { CLI, CORES, MACHINE, WORKERD, cleanup, freePort, median, percentile, startServer, table, tempDir, writeFiles } from './lib.ts';
+import { ensureWorkerd, CLI, CORES, MACHINE, WORKERD, cleanup, freePort, median, percentile, startServer, table, tempDir, writeFiles } from './lib.ts';
+
+ensureWorkerd();
 
 const { values } = parseArgs({ options: { functions: { type: 'string', default: '100' } } });
 const n = Number(values.functions);

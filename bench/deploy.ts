@@ -11,7 +11,9 @@ import { parseArgs } from 'node:util';
 import { buildFunction } from '../src/build/index.ts';
 import { DEFAULT_LIMITS } from '../src/project/spec.ts';
 import type { FunctionSpec } from '../src/project/spec.ts';
-import { CLI, CORES, MACHINE, WORKERD, cleanup, freePort, median, percentile, startServer, table, tempDir, writeFiles } from './lib.ts';
+import { ensureWorkerd, CLI, CORES, MACHINE, WORKERD, cleanup, freePort, median, percentile, startServer, table, tempDir, writeFiles } from './lib.ts';
+
+ensureWorkerd();
 
 const { values } = parseArgs({ options: { deploys: { type: 'string', default: '20' } } });
 const deploys = Number(values.deploys);

@@ -7,7 +7,7 @@
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -15,7 +15,23 @@ import { fileURLToPath } from 'node:url';
 
 export const REPO = fileURLToPath(new URL('..', import.meta.url));
 export const CLI = join(REPO, 'bin', 'outpost.js');
-export const WORKERD = join(REPO, 'node_modules', '.bin', 'workerd');
+/**
+ * workerd, the baseline runtime, is installed by the benchmarks on first use rather than listed
+ * in package.json: the registry here lacks its macOS and Windows binary packages for the pinned
+ * version, which leaves the lock file unable to satisfy `npm ci`.
+ */
+const WORKERD_VERSION = '1.20261117.1';
+const WORKERD_DIR = join(tmpdir(), `outpost-bench-workerd-${WORKERD_VERSION}`);
+export const WORKERD = join(WORKERD_DIR, 'node_modules', '.bin', 'workerd');
+
+export function ensureWorkerd(): string {
+  if (existsSync(WORKERD)) return WORKERD;
+  console.error(`installing workerd@${WORKERD_VERSION} for the baseline (npm)…`);
+  mkdirSync(WORKERD_DIR, { recursive: true });
+  writeFileSync(join(WORKERD_DIR, 'package.json'), '{ "private": true }\n');
+  execFileSync('npm', ['install', '--no-save', '--no-package-lock', '--no-audit', '--no-fund', `workerd@${WORKERD_VERSION}`], { cwd: WORKERD_DIR, stdio: 'inherit' });
+  return WORKERD;
+}
 
 export function hasCommand(name: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${name}`]).status === 0;

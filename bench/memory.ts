@@ -8,7 +8,9 @@
  *   node bench/memory.ts [--functions 100] [--fleet 1000]
  */
 import { parseArgs } from 'node:util';
-import { CLI, CORES, MACHINE, WORKERD, cleanup, freePort, rssMb, startServer, table, tempDir, writeFiles } from './lib.ts';
+import { ensureWorkerd, CLI, CORES, MACHINE, WORKERD, cleanup, freePort, rssMb, startServer, table, tempDir, writeFiles } from './lib.ts';
+
+ensureWorkerd();
 
 const { values } = parseArgs({ options: { functions: { type: 'string', default: '100' }, fleet: { type: 'string', default: '1000' } } });
 const n = Number(values.functions);

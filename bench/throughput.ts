@@ -7,8 +7,10 @@
  *   node bench/throughput.ts [--rounds 6] [--seconds 5]
  */
 import { parseArgs } from 'node:util';
-import { CLI, CORES, MACHINE, WORKERD, cleanup, ensureWrk, freePort, median, startServer, table, tempDir, wrk, writeFiles } from './lib.ts';
+import { ensureWorkerd, CLI, CORES, MACHINE, WORKERD, cleanup, ensureWrk, freePort, median, startServer, table, tempDir, wrk, writeFiles } from './lib.ts';
 import type { Server, WrkResult } from './lib.ts';
+
+ensureWorkerd();
 
 const HELLO = `export default { fetch() { return new Response('Hello World'); } };\n`;
 
