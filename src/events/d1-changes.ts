@@ -12,10 +12,11 @@
  */
 import { createHash } from 'node:crypto';
 import type { D1Trigger } from '../project/spec.ts';
-import type { ActiveFunction, NodeContext, NodeService, RunningService } from '../server/context.ts';
+import type { ActiveFunction, NodeContext, NodeService } from '../server/context.ts';
 import type { SqlCell, SqlChange } from '../store/sql-changes.ts';
 import { ACCOUNT_ID } from '../aws/index.ts';
-import { ChangeConsumer } from './kv-changes.ts';
+import { ChangeConsumer, changeFeedService } from './kv-changes.ts';
+import type { ChangeSource } from './kv-changes.ts';
 
 export const D1_QUEUE_PREFIX = '__d1__';
 
@@ -76,72 +77,15 @@ function d1Consumer(ctx: NodeContext, fn: ActiveFunction, trigger: D1Trigger): C
   });
 }
 
-/** Keeps the SQL store's change feeds and one consumer per subscribed function in step with the active functions. */
-export class D1ChangeEvents {
-  readonly #ctx: NodeContext;
-  readonly #consumers = new Map<string, ChangeConsumer>();
-  #unsubscribe: () => void = () => {};
-  #unwatch: () => void = () => {};
-  #syncing: Promise<void> = Promise.resolve();
-
-  constructor(ctx: NodeContext) {
-    this.#ctx = ctx;
-  }
-
-  async start(): Promise<void> {
-    this.#unsubscribe = this.#ctx.store.queues.subscribe((queue) => this.#consumers.get(queue)?.wake());
-    this.#unwatch = this.#ctx.onFunctionsChanged(() => void this.sync());
-    await this.sync();
-  }
-
-  sync(): Promise<void> {
-    this.#syncing = this.#syncing.then(() => this.#sync()).catch((e: unknown) => this.#ctx.logger.system('error', `d1 change events: ${(e as Error).message}`));
-    return this.#syncing;
-  }
-
-  async #sync(): Promise<void> {
-    const { sql, queues } = this.#ctx.store;
-    const wanted = new Map<string, { fn: ActiveFunction; trigger: D1Trigger }>();
-    const feeds = new Map<string, Set<string>>();
-    for (const fn of this.#ctx.functions().values()) {
-      for (const t of fn.version.manifest.triggers) {
-        if (t.type !== 'd1') continue;
-        if (!wanted.has(d1QueueName(fn.name))) wanted.set(d1QueueName(fn.name), { fn, trigger: t });
-        feeds.set(t.database, (feeds.get(t.database) ?? new Set()).add(d1QueueName(fn.name)));
-      }
-    }
-    for (const queue of wanted.keys()) if (!(await queues.getQueue(queue))) await queues.createQueue(queue);
-    const current = await sql.changeFeeds();
-    // Every fed database, even unchanged: setChangeFeeds also moves changes a crash left behind.
-    for (const db of new Set([...Object.keys(current), ...feeds.keys()])) await sql.setChangeFeeds(db, [...(feeds.get(db) ?? [])]);
-    for (const [queue, c] of this.#consumers) {
-      const w = wanted.get(queue);
-      if (w && d1Consumer(this.#ctx, w.fn, w.trigger).signature === c.signature) continue;
-      this.#consumers.delete(queue);
-      await c.stop();
-    }
-    for (const [queue, w] of wanted) {
-      if (this.#consumers.has(queue)) continue;
-      const c = d1Consumer(this.#ctx, w.fn, w.trigger);
-      this.#consumers.set(queue, c);
-      c.start();
-    }
-  }
-
-  async close(): Promise<void> {
-    this.#unsubscribe();
-    this.#unwatch();
-    await this.#syncing;
-    await Promise.all([...this.#consumers.values()].map((c) => c.stop()));
-    this.#consumers.clear();
-  }
-}
-
-export const d1ChangesService: NodeService = {
-  name: 'd1-changes',
-  async start(ctx): Promise<RunningService> {
-    const events = new D1ChangeEvents(ctx);
-    await events.start();
-    return { close: () => events.close() };
-  },
+const D1_SOURCE: ChangeSource<D1Trigger> = {
+  label: 'd1 change events',
+  triggersOf: (fn) => fn.version.manifest.triggers.filter((t): t is D1Trigger => t.type === 'd1'),
+  sourceOf: (t) => t.database,
+  queueOf: d1QueueName,
+  consumer: d1Consumer,
+  feeds: (ctx) => ctx.store.sql.changeFeeds(),
+  setFeeds: (ctx, database, queues) => ctx.store.sql.setChangeFeeds(database, queues),
+  reapplyAlways: true,
 };
+
+export const d1ChangesService: NodeService = changeFeedService('d1-changes', D1_SOURCE);

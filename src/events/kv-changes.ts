@@ -243,16 +243,36 @@ function kvConsumer(ctx: NodeContext, fn: ActiveFunction, trigger: KvTrigger): C
   });
 }
 
+/**
+ * What one kind of change feed (KV namespaces, D1 databases) needs beyond what every feed
+ * shares: which triggers subscribe, which source each reads, and how the store keeps the list
+ * of queues a source writes its changes to.
+ */
+export interface ChangeSource<T> {
+  label: string;
+  triggersOf(fn: ActiveFunction): T[];
+  /** The namespace or database a trigger follows. */
+  sourceOf(trigger: T): string;
+  queueOf(fn: string): string;
+  consumer(ctx: NodeContext, fn: ActiveFunction, trigger: T): ChangeConsumer;
+  feeds(ctx: NodeContext): Promise<Record<string, string[]>>;
+  setFeeds(ctx: NodeContext, source: string, queues: string[]): Promise<void>;
+  /** Set every source's feeds on each sync, even unchanged (D1: it also moves changes a crash left behind). */
+  reapplyAlways?: boolean;
+}
+
 /** Keeps the store's change feeds and one consumer per subscribed function in step with the active functions. */
-export class KvChangeEvents {
+export class ChangeFeedEvents<T> {
   readonly #ctx: NodeContext;
+  readonly #source: ChangeSource<T>;
   readonly #consumers = new Map<string, ChangeConsumer>();
   #unsubscribe: () => void = () => {};
   #unwatch: () => void = () => {};
   #syncing: Promise<void> = Promise.resolve();
 
-  constructor(ctx: NodeContext) {
+  constructor(ctx: NodeContext, source: ChangeSource<T>) {
     this.#ctx = ctx;
+    this.#source = source;
   }
 
   async start(): Promise<void> {
@@ -262,37 +282,38 @@ export class KvChangeEvents {
   }
 
   sync(): Promise<void> {
-    this.#syncing = this.#syncing.then(() => this.#sync()).catch((e: unknown) => this.#ctx.logger.system('error', `kv change events: ${(e as Error).message}`));
+    this.#syncing = this.#syncing.then(() => this.#sync()).catch((e: unknown) => this.#ctx.logger.system('error', `${this.#source.label}: ${(e as Error).message}`));
     return this.#syncing;
   }
 
   async #sync(): Promise<void> {
-    const { kv, queues } = this.#ctx.store;
-    const wanted = new Map<string, { fn: ActiveFunction; trigger: KvTrigger }>();
+    const source = this.#source;
+    const { queues } = this.#ctx.store;
+    const wanted = new Map<string, { fn: ActiveFunction; trigger: T }>();
     const feeds = new Map<string, Set<string>>();
     for (const fn of this.#ctx.functions().values()) {
-      for (const t of fn.version.manifest.triggers) {
-        if (t.type !== 'kv') continue;
-        if (!wanted.has(kvQueueName(fn.name))) wanted.set(kvQueueName(fn.name), { fn, trigger: t });
-        feeds.set(t.namespace, (feeds.get(t.namespace) ?? new Set()).add(kvQueueName(fn.name)));
+      for (const t of source.triggersOf(fn)) {
+        const queue = source.queueOf(fn.name);
+        if (!wanted.has(queue)) wanted.set(queue, { fn, trigger: t });
+        feeds.set(source.sourceOf(t), (feeds.get(source.sourceOf(t)) ?? new Set()).add(queue));
       }
     }
     for (const queue of wanted.keys()) if (!(await queues.getQueue(queue))) await queues.createQueue(queue);
-    const current = await kv.changeFeeds();
-    for (const ns of new Set([...Object.keys(current), ...feeds.keys()])) {
-      const want = [...(feeds.get(ns) ?? [])].sort();
-      const have = [...(current[ns] ?? [])].sort();
-      if (want.join('\u0000') !== have.join('\u0000')) await kv.setChangeFeeds(ns, want);
+    const current = await source.feeds(this.#ctx);
+    for (const name of new Set([...Object.keys(current), ...feeds.keys()])) {
+      const want = [...(feeds.get(name) ?? [])].sort();
+      const have = [...(current[name] ?? [])].sort();
+      if (source.reapplyAlways || want.join('\u0000') !== have.join('\u0000')) await source.setFeeds(this.#ctx, name, want);
     }
     for (const [queue, c] of this.#consumers) {
       const w = wanted.get(queue);
-      if (w && kvConsumer(this.#ctx, w.fn, w.trigger).signature === c.signature) continue;
+      if (w && source.consumer(this.#ctx, w.fn, w.trigger).signature === c.signature) continue;
       this.#consumers.delete(queue);
       await c.stop();
     }
     for (const [queue, w] of wanted) {
       if (this.#consumers.has(queue)) continue;
-      const c = kvConsumer(this.#ctx, w.fn, w.trigger);
+      const c = source.consumer(this.#ctx, w.fn, w.trigger);
       this.#consumers.set(queue, c);
       c.start();
     }
@@ -307,11 +328,26 @@ export class KvChangeEvents {
   }
 }
 
-export const kvChangesService: NodeService = {
-  name: 'kv-changes',
-  async start(ctx): Promise<RunningService> {
-    const events = new KvChangeEvents(ctx);
-    await events.start();
-    return { close: () => events.close() };
-  },
+/** Node services for change feeds: one ChangeFeedEvents each. */
+export function changeFeedService<T>(name: string, source: ChangeSource<T>): NodeService {
+  return {
+    name,
+    async start(ctx): Promise<RunningService> {
+      const events = new ChangeFeedEvents(ctx, source);
+      await events.start();
+      return { close: () => events.close() };
+    },
+  };
+}
+
+const KV_SOURCE: ChangeSource<KvTrigger> = {
+  label: 'kv change events',
+  triggersOf: (fn) => fn.version.manifest.triggers.filter((t): t is KvTrigger => t.type === 'kv'),
+  sourceOf: (t) => t.namespace,
+  queueOf: kvQueueName,
+  consumer: kvConsumer,
+  feeds: (ctx) => ctx.store.kv.changeFeeds(),
+  setFeeds: (ctx, namespace, queues) => ctx.store.kv.setChangeFeeds(namespace, queues),
 };
+
+export const kvChangesService: NodeService = changeFeedService('kv-changes', KV_SOURCE);
