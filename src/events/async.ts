@@ -30,8 +30,7 @@ import type { FunctionErrorBody } from '../aws/lambda.ts';
 import { asyncApi } from './async-api.ts';
 import { ASYNC_QUEUE_PREFIX, asyncFunctionOf, asyncQueueName, enqueueAsync } from './async-enqueue.ts';
 import type { AsyncEnvelope } from './async-enqueue.ts';
-import { waiter } from './waiter.ts';
-import type { Waiter } from './waiter.ts';
+import { Wakeup } from './waiter.ts';
 
 export type Destination = { type: 'queue' | 'function'; name: string };
 
@@ -153,7 +152,7 @@ export class AsyncInvoker {
   readonly #now: () => number;
   readonly #baseMs: number;
   readonly #concurrency: number;
-  readonly #pumps = new Map<string, { waiter: Waiter; loop: Promise<void> }>();
+  readonly #pumps = new Map<string, { wakeup: Wakeup; loop: Promise<void> }>();
   readonly #work = new Set<Promise<void>>();
   readonly #inFlight = new Map<string, number>();
   #running = false;
@@ -172,7 +171,7 @@ export class AsyncInvoker {
     this.#unsubscribe = this.#d.queues.subscribe((queue) => {
       if (asyncFunctionOf(queue) === undefined) return;
       const pump = this.#pumps.get(queue);
-      if (pump) pump.waiter.wake();
+      if (pump) pump.wakeup.wake();
       else this.#startPump(queue);
     });
     for (const q of await this.#d.queues.listQueues(ASYNC_QUEUE_PREFIX)) if (!this.#pumps.has(q.name)) this.#startPump(q.name);
@@ -181,25 +180,20 @@ export class AsyncInvoker {
   async close(): Promise<void> {
     this.#running = false;
     this.#unsubscribe();
-    for (const p of this.#pumps.values()) p.waiter.wake();
+    for (const p of this.#pumps.values()) p.wakeup.wake();
     await Promise.all([...this.#pumps.values()].map((p) => p.loop));
     await Promise.allSettled([...this.#work]);
   }
 
   #startPump(queue: string): void {
-    const pump = { waiter: waiter(), loop: Promise.resolve() };
+    const pump = { wakeup: new Wakeup(), loop: Promise.resolve() };
     this.#pumps.set(queue, pump);
     pump.loop = this.#pump(queue, pump).catch((e: unknown) => this.#d.logger.system('error', `async invocations of ${asyncFunctionOf(queue) ?? queue} stopped: ${(e as Error).message}`));
   }
 
-  async #pump(queue: string, pump: { waiter: Waiter }): Promise<void> {
+  async #pump(queue: string, pump: { wakeup: Wakeup }): Promise<void> {
     const wait = async (ms: number): Promise<void> => {
-      if (!this.#running) return;
-      let timer: NodeJS.Timeout | undefined;
-      const w = pump.waiter;
-      await Promise.race([w.promise, new Promise<void>((resolve) => (timer = setTimeout(resolve, Math.max(0, Math.min(ms, 60_000)))))]);
-      clearTimeout(timer);
-      if (pump.waiter === w) pump.waiter = waiter();
+      if (this.#running) await pump.wakeup.sleep(ms);
     };
     while (this.#running) {
       const busy = this.#inFlight.get(queue) ?? 0;
@@ -220,7 +214,7 @@ export class AsyncInvoker {
           .finally(() => {
             this.#inFlight.set(queue, (this.#inFlight.get(queue) ?? 1) - 1);
             this.#work.delete(work);
-            pump.waiter.wake();
+            pump.wakeup.wake();
           });
         this.#work.add(work);
       }

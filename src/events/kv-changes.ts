@@ -26,7 +26,7 @@ import type { ActiveFunction, NodeContext, NodeService, RunningService } from '.
 import type { KvChange, KvChangeImage } from '../store/kv-changes.ts';
 import type { QueueMessage } from '../store/queues.ts';
 import { ACCOUNT_ID } from '../aws/index.ts';
-import { waiter } from './waiter.ts';
+import { Wakeup } from './waiter.ts';
 
 export const KV_QUEUE_PREFIX = '__kv__';
 
@@ -144,7 +144,7 @@ export class ChangeConsumer {
   readonly #region: string;
   readonly #feed: ChangeFeed;
   #running = true;
-  #waiter = waiter();
+  #wakeup = new Wakeup();
   #loop: Promise<void> = Promise.resolve();
 
   constructor(ctx: NodeContext, fn: ActiveFunction, trigger: FeedTriggerSettings, feed: ChangeFeed) {
@@ -164,7 +164,7 @@ export class ChangeConsumer {
   }
 
   wake(): void {
-    this.#waiter.wake();
+    this.#wakeup.wake();
   }
 
   async stop(): Promise<void> {
@@ -175,11 +175,7 @@ export class ChangeConsumer {
 
   async #wait(ms: number): Promise<void> {
     if (!this.#running) return;
-    let timer: NodeJS.Timeout | undefined;
-    const w = this.#waiter;
-    await Promise.race([w.promise, new Promise<void>((resolve) => (timer = setTimeout(resolve, Math.max(0, Math.min(ms, 60_000)))))]);
-    clearTimeout(timer);
-    if (this.#waiter === w) this.#waiter = waiter();
+    await this.#wakeup.sleep(ms);
   }
 
   async #run(): Promise<void> {

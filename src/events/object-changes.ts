@@ -25,7 +25,7 @@ import type { ObjectChange } from '../store/object-changes.ts';
 import type { QueueMessage } from '../store/queues.ts';
 import { ACCOUNT_ID } from '../aws/index.ts';
 import { enqueueAsync } from './async-enqueue.ts';
-import { waiter } from './waiter.ts';
+import { Wakeup } from './waiter.ts';
 
 /** The internal queue every captured bucket feeds. */
 export const OBJECT_CHANGES_QUEUE = '__objects__';
@@ -203,7 +203,7 @@ export class ObjectChangeEvents {
   readonly #ctx: NodeContext;
   #subscribers: Subscribers = { lambdas: [], rules: [] };
   #running = false;
-  #waiter = waiter();
+  #wakeup = new Wakeup();
   #loop: Promise<void> = Promise.resolve();
   #unsubscribe: () => void = () => {};
   #unwatch: () => void = () => {};
@@ -216,7 +216,7 @@ export class ObjectChangeEvents {
   async start(): Promise<void> {
     const queues = this.#ctx.store.queues;
     this.#unsubscribe = queues.subscribe((queue) => {
-      if (queue === OBJECT_CHANGES_QUEUE) this.#waiter.wake();
+      if (queue === OBJECT_CHANGES_QUEUE) this.#wakeup.wake();
     });
     this.#unwatch = this.#ctx.onFunctionsChanged(() => void this.sync());
     await this.sync();
@@ -245,7 +245,7 @@ export class ObjectChangeEvents {
     // Created on first use, so a node without object events has no such queue.
     if (buckets.size > 0 && !(await queues.getQueue(OBJECT_CHANGES_QUEUE))) {
       await queues.createQueue(OBJECT_CHANGES_QUEUE);
-      this.#waiter.wake();
+      this.#wakeup.wake();
     }
     const current = await objects.changeFeeds();
     for (const bucket of new Set([...Object.keys(current), ...buckets])) {
@@ -275,12 +275,8 @@ export class ObjectChangeEvents {
 
   async #sleep(ms: number): Promise<void> {
     if (!this.#running) return;
-    // A wake that came while the queue was being read resolved this waiter already: no sleep.
-    let timer: NodeJS.Timeout | undefined;
-    const w = this.#waiter;
-    await Promise.race([w.promise, new Promise<void>((resolve) => (timer = setTimeout(resolve, Math.max(0, Math.min(ms, 60_000)))))]);
-    clearTimeout(timer);
-    if (this.#waiter === w) this.#waiter = waiter();
+    // A wake that came while the queue was being read makes this return at once.
+    await this.#wakeup.sleep(ms);
   }
 
   async #deliver(m: QueueMessage): Promise<void> {
@@ -315,7 +311,7 @@ export class ObjectChangeEvents {
     this.#running = false;
     this.#unsubscribe();
     this.#unwatch();
-    this.#waiter.wake();
+    this.#wakeup.wake();
     await this.#syncing;
     await this.#loop;
   }

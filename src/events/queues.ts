@@ -18,7 +18,7 @@ import type { ActiveFunction, NodeContext, NodeService, RunningService } from '.
 import type { QueueMessage, QueueStore } from '../store/queues.ts';
 import { ACCOUNT_ID } from '../aws/index.ts';
 import { queuesApi } from './queues-api.ts';
-import { waiter } from './waiter.ts';
+import { Wakeup } from './waiter.ts';
 
 /** Consumer settings with Cloudflare's defaults filled in. */
 export interface ConsumerSettings {
@@ -119,7 +119,7 @@ class Consumer {
   readonly #region: string;
   #running = true;
   #inFlight = 0;
-  #waiter = waiter();
+  #wakeup = new Wakeup();
   #loop: Promise<void> = Promise.resolve();
   readonly #batches = new Set<Promise<void>>();
 
@@ -140,7 +140,7 @@ class Consumer {
   }
 
   wake(): void {
-    this.#waiter.wake();
+    this.#wakeup.wake();
   }
 
   async stop(): Promise<void> {
@@ -153,11 +153,7 @@ class Consumer {
   /** Waits until woken (a send, a settled batch) or `ms` passed. */
   async #wait(ms: number): Promise<void> {
     if (!this.#running) return;
-    let timer: NodeJS.Timeout | undefined;
-    const w = this.#waiter;
-    await Promise.race([w.promise, new Promise<void>((resolve) => (timer = setTimeout(resolve, Math.max(0, Math.min(ms, 60_000)))))]);
-    clearTimeout(timer);
-    if (this.#waiter === w) this.#waiter = waiter();
+    await this.#wakeup.sleep(ms);
   }
 
   #receive(max: number): Promise<QueueMessage[]> {
