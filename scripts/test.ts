@@ -21,6 +21,20 @@ function run(label: string, command: string, args: string[]): void {
   }
 }
 
+/**
+ * Installs a Debian package when its program is missing (CI runs as root on a fresh machine).
+ * `apt-get update` runs once, before the first install.
+ */
+let aptUpdated = false;
+export function ensureDebianPackage(program: string, pkg: string): void {
+  if (spawnSync('sh', ['-c', `command -v ${program}`], { stdio: 'ignore' }).status === 0) return;
+  if (!aptUpdated) {
+    run('apt-get update', 'apt-get', ['update', '-qq']);
+    aptUpdated = true;
+  }
+  run(`install ${pkg} (for ${program})`, 'apt-get', ['install', '-y', '-qq', '--no-install-recommends', pkg]);
+}
+
 function testFiles(dir: string): string[] {
   const out: string[] = [];
   for (const entry of readdirSync(join(root, dir), { withFileTypes: true, recursive: true })) {

@@ -230,7 +230,7 @@ function parseEvent(bytes: Buffer): unknown {
 /** Invoke, served on the AWS port. */
 export function createLambdaApi(ctx: NodeContext): AwsService & { close(): void } {
   const tails = new LogTails();
-  const unsubscribe = ctx.logger.onConsole((_fn, _version, requestId, _level, message) => tails.line(requestId, message));
+  const unsubscribe = ctx.telemetry.add({ console: (line) => tails.line(line.requestId, line.message) });
 
   const invoke = async (req: IncomingMessage, res: ServerResponse, rawName: string, url: URL, requestId: string): Promise<void> => {
     const ref = parseFunctionName(rawName, url.searchParams.get('Qualifier') ?? undefined);

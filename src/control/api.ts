@@ -87,8 +87,27 @@ function parsePrebuilt(body: unknown): { project: string; functions: PrebuiltFun
   };
 }
 
+/** True when `req` carries a valid bearer token, or comes from loopback on a node that trusts it (dev). */
+export function bearerAuth(tokens: Tokens, trustLoopback: boolean): (req: IncomingMessage) => Promise<boolean> {
+  return async (req) => {
+    if (trustLoopback && isLoopback(req.socket.remoteAddress)) return true;
+    const auth = req.headers.authorization ?? '';
+    const token = auth.startsWith('Bearer ') ? auth.slice(7) : '';
+    return token !== '' && (await tokens.verify(token));
+  };
+}
+
+export function unauthorized(): OutpostError {
+  return new OutpostError('UNAUTHORIZED', 'a valid bearer token is required', {
+    status: 401,
+    fault: 'user',
+    hint: 'pass --token (or set OUTPOST_TOKEN) with the token printed when the node first started',
+  });
+}
+
 export function createControlApi(options: ControlApiOptions): (req: IncomingMessage, res: ServerResponse, requestId: string) => Promise<boolean> {
   const limit = options.maxUploadBytes ?? 64 * 1024 * 1024;
+  const authorized = bearerAuth(options.tokens, options.trustLoopback);
   return async (req, res, requestId) => {
     const url = new URL(req.url ?? '/', 'http://node');
     if (url.pathname === '/_outpost/health') {
@@ -97,17 +116,7 @@ export function createControlApi(options: ControlApiOptions): (req: IncomingMess
     }
     if (!url.pathname.startsWith('/_outpost/api/')) return false;
     try {
-      if (!(options.trustLoopback && isLoopback(req.socket.remoteAddress))) {
-        const auth = req.headers.authorization ?? '';
-        const token = auth.startsWith('Bearer ') ? auth.slice(7) : '';
-        if (!token || !(await options.tokens.verify(token))) {
-          throw new OutpostError('UNAUTHORIZED', 'a valid bearer token is required', {
-            status: 401,
-            fault: 'user',
-            hint: 'pass --token (or set OUTPOST_TOKEN) with the token printed when the node first started',
-          });
-        }
-      }
+      if (!(await authorized(req))) throw unauthorized();
       const parts = url.pathname.slice('/_outpost/api/'.length).split('/').filter(Boolean).map(decodeURIComponent);
       const method = req.method ?? 'GET';
       const { deployments } = options;

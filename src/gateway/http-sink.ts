@@ -108,3 +108,49 @@ function hasHeader(flat: string[], name: string): boolean {
   for (let i = 0; i < flat.length; i += 2) if (flat[i] === name) return true;
   return false;
 }
+
+/** Most bytes of a response handed to response observers; larger responses are not observed. */
+const OBSERVED_BODY_BYTES = 1024 * 1024;
+
+/**
+ * Wraps a sink with what route policies asked for: headers added to the response, and
+ * observers that see the complete response (status, headers, body) once it has gone out.
+ */
+export function policySink(sink: HttpSink, responseHeaders: Array<[string, string]>, observers: Array<(status: number, headers: string[], body: Uint8Array) => void>): HttpSink {
+  if (responseHeaders.length === 0 && observers.length === 0) return sink;
+  let status = 0;
+  let headers: string[] = [];
+  let chunks: Uint8Array[] | undefined = observers.length > 0 ? [] : undefined;
+  let size = 0;
+  const keep = (data: Uint8Array | null): void => {
+    if (!chunks || !data) return;
+    size += data.byteLength;
+    if (size > OBSERVED_BODY_BYTES) chunks = undefined;
+    else chunks.push(data);
+  };
+  const done = (): void => {
+    if (!chunks) return;
+    const body = Buffer.concat(chunks);
+    for (const observe of observers) observe(status, headers, body);
+  };
+  return {
+    pull: () => sink.pull(),
+    head(s, h, body, more) {
+      for (const [name, value] of responseHeaders) h.push(name, value);
+      status = s;
+      headers = h.slice();
+      keep(body);
+      sink.head(s, h, body, more);
+      if (!more) done();
+    },
+    chunk(data) {
+      keep(data);
+      return sink.chunk(data);
+    },
+    end() {
+      sink.end();
+      done();
+    },
+    fail: (error) => sink.fail(error),
+  };
+}

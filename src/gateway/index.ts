@@ -9,10 +9,14 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Dispatcher, InvocationRecord } from '../dispatch/index.ts';
 import { OutpostError } from '../errors.ts';
 import type { Limits } from '../project/spec.ts';
+import { outcomeOf } from '../observe/telemetry.ts';
+import type { Outcome } from '../observe/telemetry.ts';
 import type { InvocationError } from '../runtime/instance.ts';
 import { requestMeta } from './geo.ts';
 import type { GeoPolicy } from './geo.ts';
-import { httpSink } from './http-sink.ts';
+import { httpSink, policySink } from './http-sink.ts';
+import { runPolicies } from '../traffic/policy.ts';
+import type { PolicyOutcome, RoutePolicy } from '../traffic/policy.ts';
 import { RouteTable } from './routes.ts';
 
 export { RouteTable } from './routes.ts';
@@ -30,15 +34,19 @@ export interface RouteTarget {
   origin?: string;
   /** Project root on this machine (dev), to show stack frames relative to it. */
   sourceRoot?: string;
+  /** Route policies (auth, CORS, cache, rate limits), run in order before dispatch. */
+  policies?: readonly RoutePolicy[];
 }
 
 export interface AccessRecord {
+  /** Arrival, epoch ms. */
+  time: number;
   requestId: string;
   method: string;
   path: string;
   status: number;
   durationMs: number;
-  outcome: string;
+  outcome: Outcome;
   error?: InvocationError | OutpostError;
   invocation?: InvocationRecord;
   target?: RouteTarget;
@@ -73,13 +81,6 @@ export function sendError(res: ServerResponse, requestId: string, error: Outpost
   });
   res.end(body);
 }
-
-const OUTCOME: Record<string, string> = {
-  EXCEEDED_CPU: 'exceeded-cpu',
-  EXCEEDED_MEMORY: 'exceeded-memory',
-  TIMEOUT: 'timeout',
-  STARTUP_EXCEEDED: 'startup-exceeded',
-};
 
 function readSmallBody(req: IncomingMessage, limit: number): Promise<Uint8Array> {
   return new Promise((resolve, reject) => {
@@ -154,6 +155,7 @@ async function passThrough(res: ServerResponse, requestId: string, origin: strin
 export function createGateway(options: GatewayOptions): (req: IncomingMessage, res: ServerResponse) => void {
   const { dispatcher } = options;
   return (req, res) => {
+    const time = Date.now();
     const started = performance.now();
     const requestId = randomUUID();
     const url = req.url ?? '/';
@@ -168,8 +170,8 @@ export function createGateway(options: GatewayOptions): (req: IncomingMessage, r
       const host = req.headers.host ?? 'localhost';
       const method = req.method ?? 'GET';
       const match = options.routes().match(method, host, path);
-      const finish = (status: number, outcome: string, extra: Partial<AccessRecord> = {}): void =>
-        options.access({ requestId, method, path, status, durationMs: performance.now() - started, outcome, ...extra });
+      const finish = (status: number, outcome: Outcome, extra: Partial<AccessRecord> = {}): void =>
+        options.access({ time, requestId, method, path, status, durationMs: performance.now() - started, outcome, ...extra });
       if (!match) {
         const error = new OutpostError('ROUTE_NOT_FOUND', `no function is routed at ${method} ${path}`, {
           status: 404,
@@ -189,6 +191,28 @@ export function createGateway(options: GatewayOptions): (req: IncomingMessage, r
         req.resume();
         return;
       }
+      const meta = requestMeta(req.headers, req.socket.remoteAddress ?? '127.0.0.1', options.geo);
+      let policy: PolicyOutcome | undefined;
+      if (target.policies && target.policies.length > 0) {
+        try {
+          policy = await runPolicies(target.policies, { requestId, method, host, path, search: q === -1 ? '' : url.slice(q), headers: req.headers, ip: meta.ip, functionName: target.functionName });
+        } catch (error) {
+          const e = error instanceof OutpostError ? error : new OutpostError('POLICY_FAILED', `a route policy failed: ${(error as Error).message}`, { status: 500 });
+          sendError(res, requestId, e);
+          finish(e.status, 'error', { error: e, target });
+          req.resume();
+          return;
+        }
+        if (policy.reply) {
+          const { status, headers = {}, body } = policy.reply;
+          const bytes = body === undefined ? undefined : typeof body === 'string' ? Buffer.from(body) : body;
+          res.writeHead(status, { ...headers, 'x-request-id': requestId, 'content-length': String(bytes?.byteLength ?? 0) });
+          res.end(bytes);
+          finish(status, policy.reply.outcome ?? (status >= 400 ? 'rejected' : 'ok'), { target });
+          req.resume();
+          return;
+        }
+      }
       const hasBody = req.headers['transfer-encoding'] !== undefined || declared > 0;
       let body: 'none' | 'inline' | 'stream' = 'none';
       let bytes: Uint8Array | undefined;
@@ -203,10 +227,9 @@ export function createGateway(options: GatewayOptions): (req: IncomingMessage, r
         finish(e.status, 'rejected', { error: e, target });
         return;
       }
-      const meta = requestMeta(req.headers, req.socket.remoteAddress ?? '127.0.0.1', options.geo);
       const fullUrl = `http://${host}${match.path}${q === -1 ? '' : url.slice(q)}`;
       let failure: InvocationError | undefined;
-      const sink = httpSink(req, res, {
+      const direct = httpSink(req, res, {
         requestId,
         bodyLimit: target.limits.requestBodyBytes,
         onError: (error) => {
@@ -222,6 +245,9 @@ export function createGateway(options: GatewayOptions): (req: IncomingMessage, r
           } else sendError(res, requestId, error, extra);
         },
       });
+      const sink = policy ? policySink(direct, policy.pass.responseHeaders, policy.pass.observers) : direct;
+      const headers = flatHeaders(req.rawHeaders);
+      if (policy) for (const [name, value] of policy.pass.requestHeaders) headers.push(name, value);
       try {
         const { ref, record } = await dispatcher.http(
           target.versionKey,
@@ -229,12 +255,13 @@ export function createGateway(options: GatewayOptions): (req: IncomingMessage, r
             requestId,
             method,
             url: fullUrl,
-            headers: flatHeaders(req.rawHeaders),
+            headers,
             body,
             ...(bytes ? { bytes } : {}),
             meta,
             event: match.event,
             params: match.params,
+            ...(policy?.pass.authorizer ? { authorizer: policy.pass.authorizer } : {}),
           },
           sink,
         );
@@ -242,12 +269,12 @@ export function createGateway(options: GatewayOptions): (req: IncomingMessage, r
           if (!res.writableFinished) dispatcher.abort(ref, 'the client closed the connection');
         });
         const invocation = await record;
-        const outcome = failure ? (OUTCOME[failure.code] ?? 'error') : 'ok';
+        const outcome = failure ? outcomeOf(failure.code) : 'ok';
         finish(failure ? failure.status : res.statusCode, outcome, { invocation, target, ...(failure ? { error: failure } : {}) });
       } catch (error) {
         const e = error instanceof OutpostError ? error : new OutpostError('DISPATCH_FAILED', (error as Error).message, { status: 503 });
         sendError(res, requestId, e, options.dev && (e as InvocationError).userError?.stack ? { stack: tidyStack((e as InvocationError).userError?.stack, [target.sourceRoot]) } : {});
-        finish(e.status, OUTCOME[e.code] ?? 'error', { error: e, target });
+        finish(e.status, outcomeOf(e.code), { error: e, target });
       }
     })();
   };

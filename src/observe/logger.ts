@@ -2,35 +2,15 @@
  * @module
  * The node's log output: one record per invocation and the functions' own console lines,
  * tagged with the request id. `pretty` is for a developer's terminal (outpost dev); `json` is
- * one JSON object per line for machines (outpost serve). Retention, live tail and metrics come
- * with the observability capability; this is the single place they will hook in.
+ * one JSON object per line for machines (outpost serve). It is one sink of the node's
+ * {@link Telemetry}; the log store, metrics and traces are others.
  */
 import type { Writable } from 'node:stream';
+import type { ConsoleLine, InvocationEvent, TelemetrySink } from './telemetry.ts';
 
 export type LogFormat = 'pretty' | 'json';
 
-export interface InvocationLog {
-  requestId: string;
-  function?: string;
-  version?: number;
-  trigger: 'http' | 'cron' | 'queue' | 'invoke';
-  method?: string;
-  path?: string;
-  status: number;
-  outcome: string;
-  durationMs: number;
-  cpuMs?: number;
-  coldStart?: boolean;
-  /** Time spent starting the instance, when coldStart. */
-  startMs?: number;
-  error?: { code: string; message: string; stack?: string };
-}
-
-/** Receives every console line a function prints (see {@link Logger.onConsole}). */
-export type ConsoleListener = (fn: string, version: number, requestId: string | undefined, level: string, message: string) => void;
-
-export class Logger {
-  readonly #listeners = new Set<ConsoleListener>();
+export class Logger implements TelemetrySink {
   readonly #out: Writable;
   readonly #format: LogFormat;
   readonly #quiet: boolean;
@@ -41,16 +21,15 @@ export class Logger {
     this.#quiet = options.quiet ?? false;
   }
 
-  /** False when invocation records are dropped anyway: callers skip building them. */
-  get recordsInvocations(): boolean {
-    return !this.#quiet;
+  /** True when invocation records and console lines are dropped (the node does not subscribe it). */
+  get quiet(): boolean {
+    return this.#quiet;
   }
 
-  invocation(record: InvocationLog): void {
-    if (this.#quiet) return;
+  invocation(record: InvocationEvent): void {
     const level = record.outcome === 'ok' || record.outcome === 'no-route' ? 'info' : 'error';
     if (this.#format === 'json') {
-      this.#write(JSON.stringify({ time: new Date().toISOString(), level, type: 'invocation', ...record }));
+      this.#write(JSON.stringify({ level, type: 'invocation', ...record, time: new Date(record.time).toISOString() }));
       return;
     }
     const fn = record.function ? ` ${record.function}@${record.version ?? '?'}` : '';
@@ -60,20 +39,13 @@ export class Logger {
     this.#write(`[${record.status}] ${what}${fn} ${record.durationMs.toFixed(1)}ms${cold} ${record.outcome === 'ok' ? '' : record.outcome}${error}`.trimEnd());
   }
 
-  /** Calls `listener` with every console line, even when quiet (the Lambda API's log tail); returns the unsubscribe function. */
-  onConsole(listener: ConsoleListener): () => void {
-    this.#listeners.add(listener);
-    return () => void this.#listeners.delete(listener);
-  }
-
-  console(fn: string, version: number, requestId: string | undefined, level: string, message: string): void {
-    for (const listener of this.#listeners) listener(fn, version, requestId, level, message);
-    if (this.#quiet) return;
+  console(line: ConsoleLine): void {
+    const { level, message } = line;
     if (this.#format === 'json') {
-      this.#write(JSON.stringify({ time: new Date().toISOString(), level, type: 'console', function: fn, version, requestId, message }));
+      this.#write(JSON.stringify({ time: new Date(line.time).toISOString(), level, type: 'console', function: line.function, version: line.version, requestId: line.requestId, message }));
       return;
     }
-    this.#write(`  ${fn}${level === 'log' || level === 'info' ? '' : ` ${level}`}: ${message}`);
+    this.#write(`  ${line.function}${level === 'log' || level === 'info' ? '' : ` ${level}`}: ${message}`);
   }
 
   system(level: 'info' | 'warn' | 'error', message: string): void {

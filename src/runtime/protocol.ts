@@ -60,6 +60,8 @@ export interface HttpMessage {
   event: HttpEventShape;
   /** Path parameters the router extracted. */
   params: Record<string, string>;
+  /** What the route's authorizer returned (JWT claims, a Lambda authorizer's context). */
+  authorizer?: Record<string, unknown>;
   deadline: number;
 }
 

@@ -10,6 +10,7 @@ import type { Deployments } from '../control/deployments.ts';
 import type { VersionRecord } from '../control/records.ts';
 import type { Dispatcher, InvocationRecord } from '../dispatch/index.ts';
 import type { Logger } from '../observe/logger.ts';
+import type { Telemetry } from '../observe/telemetry.ts';
 import type { EventKind } from '../runtime/protocol.ts';
 import type { Store } from '../store/types.ts';
 
@@ -29,7 +30,10 @@ export interface InvokeResult {
 
 export interface NodeContext {
   readonly store: Store;
+  /** System messages (the terminal or JSON log). */
   readonly logger: Logger;
+  /** Every invocation record and console line; services subscribe sinks here. */
+  readonly telemetry: Telemetry;
   readonly dispatcher: Dispatcher;
   readonly deployments: Deployments;
   readonly dev: boolean;
@@ -38,6 +42,8 @@ export interface NodeContext {
   readonly region: string;
   /** The gateway's URL and, once listening, the AWS API's. */
   readonly urls: { gateway: string; aws?: string };
+  /** True when `req` may use the node's private endpoints (a valid bearer token; loopback in dev). */
+  authorize(req: IncomingMessage): Promise<boolean>;
   /** Active functions by name. */
   functions(): ReadonlyMap<string, ActiveFunction>;
   /** Called after every change of the active set (deploy, rollback, delete). */
@@ -75,6 +81,11 @@ export interface RunningService {
   gatewayRoutes?: GatewayRoute[];
   /** Handlers for `/_outpost/api/…` paths the control API does not know, after its auth. */
   controlRoutes?: GatewayHook[];
+  /**
+   * Handlers for other `/_outpost/…` paths on the gateway port (metrics, the dashboard), tried
+   * after the control API. They are not behind its auth: each checks `ctx.authorize` as it needs.
+   */
+  pages?: GatewayHook[];
   /** APIs served on the AWS port. */
   aws?: AwsService[];
   close(): Promise<void>;

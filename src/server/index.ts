@@ -13,7 +13,7 @@ import { redact, redactionList, SecretVault, secretsKeySource } from '../binding
 import { secretsApi } from '../bindings/secrets/api.ts';
 import { d1Api } from '../bindings/d1/api.ts';
 import { kvApi } from '../bindings/kv/api.ts';
-import { createControlApi } from '../control/api.ts';
+import { bearerAuth, createControlApi } from '../control/api.ts';
 import type { InvokeRequest } from '../control/api.ts';
 import { Deployments } from '../control/deployments.ts';
 import { keys } from '../control/records.ts';
@@ -25,6 +25,8 @@ import { OutpostError } from '../errors.ts';
 import { createGateway, RouteTable, tidyStack } from '../gateway/index.ts';
 import type { AccessRecord, RouteTarget } from '../gateway/index.ts';
 import type { Logger } from '../observe/logger.ts';
+import { outcomeOf, Telemetry } from '../observe/telemetry.ts';
+import type { Outcome, Trigger } from '../observe/telemetry.ts';
 import type { RouteSpec } from '../project/spec.ts';
 import type { Instance, InvocationError } from '../runtime/instance.ts';
 import type { Store } from '../store/types.ts';
@@ -34,6 +36,8 @@ import { startAwsApi } from '../aws/index.ts';
 import type { AwsApi } from '../aws/index.ts';
 import type { ActiveFunction, AwsService, GatewayHook, NodeContext, RunningService } from './context.ts';
 import { SERVICES } from './services.ts';
+import { compilePolicies, nodeState } from '../traffic/index.ts';
+import type { PolicyNode } from '../traffic/index.ts';
 
 export interface NodeOptions {
   /** Let functions reach loopback and private addresses (always on in dev). */
@@ -78,12 +82,18 @@ interface Active {
   secretsFingerprint: string;
 }
 
-function triggerOf(kind: string): 'http' | 'cron' | 'queue' | 'invoke' {
-  return kind === 'scheduled' || kind === 'cron' ? 'cron' : kind === 'queue' ? 'queue' : kind === 'http' ? 'http' : 'invoke';
+const TRIGGERS = new Set<string>(['http', 'cron', 'queue', 'object', 'kv', 'd1', 'async', 'workflow', 'invoke', 'service']);
+
+/** The trigger an event invocation reports: what the caller named, else what its kind implies. */
+function triggerOf(kind: string): Trigger {
+  if (kind === 'scheduled') return 'cron';
+  return TRIGGERS.has(kind) ? (kind as Trigger) : 'invoke';
 }
 
 export async function startNode(options: NodeOptions): Promise<OutpostNode> {
   const { store, logger, dev } = options;
+  const telemetry = new Telemetry();
+  if (!logger.quiet) telemetry.add(logger);
   const host = options.host ?? '127.0.0.1';
   const region = options.region ?? 'local';
   const cache = new NodeCache(options.cacheMaxBytes === undefined ? {} : { maxBytes: options.cacheMaxBytes });
@@ -96,7 +106,7 @@ export async function startNode(options: NodeOptions): Promise<OutpostNode> {
     blanks,
     hooks: {
       // A function that prints one of its secrets logs [REDACTED] instead.
-      log: (fn, version, requestId, level, message) => logger.console(fn, version, requestId, level, redact(message, redactions.get(fn) ?? [])),
+      log: (fn, version, requestId, level, message) => telemetry.console({ time: Date.now(), function: fn, version, requestId, level, message: redact(message, redactions.get(fn) ?? []) }),
       limit: (fn, version, code) => logger.system('warn', `${fn}@${version}: instance stopped (${code})`),
     },
   });
@@ -116,6 +126,7 @@ export async function startNode(options: NodeOptions): Promise<OutpostNode> {
     if (!a) throw new OutpostError('SERVICE_NOT_FOUND', `no function named ${name} is deployed on this node`, { status: 502, fault: 'user', hint: 'deploy the service the binding names, or fix `service` in the binding' });
     const sink = new StreamSink();
     const requestId = crypto.randomUUID();
+    const time = Date.now();
     const started = performance.now();
     const { record } = await dispatcher.http(
       a.runnable.key,
@@ -136,7 +147,7 @@ export async function startNode(options: NodeOptions): Promise<OutpostNode> {
     // Logged when the callee's invocation is over, body included.
     void record.then(
       (r) => {
-        if (logger.recordsInvocations) logger.invocation({ requestId, trigger: 'http', method: request.method, path: `service:${new URL(request.url).pathname}`, function: name, version: a.version.version, status: head.status, outcome: 'ok', durationMs: performance.now() - started, cpuMs: r.cpuMs, coldStart: r.coldStart });
+        if (telemetry.wantsInvocations) telemetry.invocation({ time, requestId, trigger: 'service', method: request.method, path: new URL(request.url).pathname, function: name, version: a.version.version, memoryMb: a.runnable.limits.memoryMb, status: head.status, outcome: 'ok', durationMs: performance.now() - started, cpuMs: r.cpuMs, coldStart: r.coldStart });
       },
       () => undefined,
     );
@@ -197,6 +208,7 @@ export async function startNode(options: NodeOptions): Promise<OutpostNode> {
 
   let active = new Map<string, Active>();
   let table = new RouteTable<RouteTarget>([]);
+  const policyNode: PolicyNode = { state: nodeState(), invoke: (...args) => invokeEvent(...args), now: Date.now };
 
   const buildRoutes = (): RouteTable<RouteTarget> => {
     const entries: Array<{ target: RouteTarget; route: RouteSpec }> = [];
@@ -213,7 +225,10 @@ export async function startNode(options: NodeOptions): Promise<OutpostNode> {
       };
       // Azure matches its routes in any case; its loader says so in platform.caseInsensitiveRoutes.
       const anyCase = m.platform['caseInsensitiveRoutes'] === 'true';
-      for (const route of m.routes) entries.push({ target, route: anyCase ? { ...route, caseInsensitive: true } : route });
+      for (const route of m.routes) {
+        const policies = compilePolicies({ functionName: a.fn.name, manifest: m, route, node: policyNode });
+        entries.push({ target: policies.length > 0 ? { ...target, policies } : target, route: anyCase ? { ...route, caseInsensitive: true } : route });
+      }
       // Every function is reachable under /<name>/ with the prefix removed.
       entries.push({ target, route: { path: `/${a.fn.name}/*`, stripPrefix: `/${a.fn.name}`, event: { kind: 'fetch' } } });
       if (m.routes.length === 0) withoutRoutes.push(a);
@@ -281,14 +296,19 @@ export async function startNode(options: NodeOptions): Promise<OutpostNode> {
     const a = active.get(name);
     if (!a) throw new OutpostError('FUNCTION_NOT_FOUND', `no function named ${name}`, { status: 404, fault: 'user' });
     const requestId = opts.requestId ?? crypto.randomUUID();
+    const time = Date.now();
     const started = performance.now();
+    const base = { time, requestId, trigger: triggerOf(opts.trigger ?? kind), function: name, version: a.version.version, memoryMb: a.runnable.limits.memoryMb };
     try {
       const { result, record } = await dispatcher.event(a.runnable.key, kind, payload, requestId);
-      logger.invocation({ requestId, trigger: triggerOf(opts.trigger ?? kind), function: name, version: a.version.version, status: 200, outcome: 'ok', durationMs: performance.now() - started, cpuMs: record.cpuMs, coldStart: record.coldStart });
+      if (telemetry.wantsInvocations) telemetry.invocation({ ...base, status: 200, outcome: 'ok', durationMs: performance.now() - started, cpuMs: record.cpuMs, coldStart: record.coldStart, ...(record.coldStart ? { startMs: record.startMs } : {}) });
       return { requestId, result, record };
     } catch (error) {
       const e = error as InvocationError;
-      logger.invocation({ requestId, trigger: triggerOf(opts.trigger ?? kind), function: name, version: a.version.version, status: e.status ?? 500, outcome: 'error', durationMs: performance.now() - started, error: { code: e.code ?? 'ERROR', message: hide(name, e.message) } });
+      if (telemetry.wantsInvocations) {
+        const stack = tidyStack(e.userError?.stack, [a.version.sourceRoot]);
+        telemetry.invocation({ ...base, status: e.status ?? 500, outcome: outcomeOf(e.code ?? 'ERROR'), durationMs: performance.now() - started, error: { code: e.code ?? 'ERROR', message: hide(name, e.message), ...(stack ? { stack: hide(name, stack) } : {}) } });
+      }
       throw error;
     }
   };
@@ -335,12 +355,19 @@ export async function startNode(options: NodeOptions): Promise<OutpostNode> {
     for (const handle of controlRoutes) if (await handle(req, res, requestId)) return true;
     return false;
   };
-  const control = createControlApi({ deployments, tokens, trustLoopback: dev, invoke, runtime: runtimeOf, extensions: runControlRoutes });
+  const controlApi = createControlApi({ deployments, tokens, trustLoopback: dev, invoke, runtime: runtimeOf, extensions: runControlRoutes });
+  const pages: GatewayHook[] = [];
+  const control: GatewayHook = async (req, res, requestId) => {
+    if (await controlApi(req, res, requestId)) return true;
+    for (const handle of pages) if (await handle(req, res, requestId)) return true;
+    return false;
+  };
   const access = (r: AccessRecord): void => {
-    if (!logger.recordsInvocations) return;
+    if (!telemetry.wantsInvocations) return;
     // The log always carries the user's stack (operators need it); responses carry it only in dev.
     const stack = r.error && 'userError' in r.error ? tidyStack((r.error as InvocationError).userError?.stack, [r.target?.sourceRoot]) : undefined;
-    logger.invocation({
+    telemetry.invocation({
+      time: r.time,
       requestId: r.requestId,
       trigger: 'http',
       method: r.method,
@@ -348,7 +375,7 @@ export async function startNode(options: NodeOptions): Promise<OutpostNode> {
       status: r.status,
       outcome: r.outcome,
       durationMs: r.durationMs,
-      ...(r.target ? { function: r.target.functionName, version: r.target.version } : {}),
+      ...(r.target ? { function: r.target.functionName, version: r.target.version, memoryMb: r.target.limits.memoryMb } : {}),
       ...(r.invocation ? { cpuMs: r.invocation.cpuMs, coldStart: r.invocation.coldStart, ...(r.invocation.coldStart ? { startMs: r.invocation.startMs } : {}) } : {}),
       ...(r.error && r.outcome !== 'no-route' ? { error: { code: r.error.code, message: hide(r.target?.functionName, r.error.message), ...(stack ? { stack: hide(r.target?.functionName, stack) } : {}) } } : {}),
     });
@@ -385,11 +412,13 @@ export async function startNode(options: NodeOptions): Promise<OutpostNode> {
   const ctx: NodeContext = {
     store,
     logger,
+    telemetry,
     dispatcher,
     deployments,
     dev,
     ...(options.s3Auth ? { s3Auth: true } : {}),
     region,
+    authorize: bearerAuth(tokens, dev),
     urls: { gateway: `http://${host}:${port}`, ...(awsApi ? { aws: awsApi.url } : {}) },
     functions: () => {
       const out = new Map<string, ActiveFunction>();
@@ -408,6 +437,7 @@ export async function startNode(options: NodeOptions): Promise<OutpostNode> {
     running.push(r);
     for (const route of r.gatewayRoutes ?? []) for (const path of route.paths) gatewayRoutes.set(path, route.handle);
     controlRoutes.push(...(r.controlRoutes ?? []));
+    pages.push(...(r.pages ?? []));
     awsServices.push(...(r.aws ?? []));
   }
   await blanks.warm();
