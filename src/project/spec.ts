@@ -82,7 +82,15 @@ export interface RouteSpec {
   /** Literal segments match in any case (Azure Functions routes do). */
   caseInsensitive?: boolean;
   event: HttpEventShape;
+  /** Traffic rules the gateway applies on this route (src/traffic/), as the loaders normalised them. */
+  policies?: RoutePolicySpec;
 }
+
+/**
+ * Per-route traffic configuration, whatever config it came from (SAM/serverless authorizers
+ * and CORS, outpost.toml `[[route_rules]]`). Each key is compiled by one policy in src/traffic/.
+ */
+export interface RoutePolicySpec {}
 
 /** A binding the function declared; the host serves it, the function sees it on `env`. */
 export type BindingSpec =

@@ -8,6 +8,7 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Fields } from './fields.ts';
+import { readRouteRules } from './route-rules.ts';
 import type { ProblemList } from './problems.ts';
 import { DEFAULT_LIMITS } from './spec.ts';
 import type { BindingSpec, FunctionSpec, Limits, R2NotificationEvent, RouteSpec, TriggerSpec } from './spec.ts';
@@ -281,12 +282,13 @@ export function readWorkersConfig(input: WorkersConfigInput): FunctionSpec | und
   const legacyNodeCompat = fields.boolean('node_compat');
   const vars = fields.stringRecord('vars') ?? {};
   const routes = readRoutes(fields);
+  if (input.format === 'outpost') routes.push(...readRouteRules(fields));
   const { bindings, triggers } = readBindings(fields);
   if (input.format === 'outpost') triggers.push(...readKvTriggers(fields), ...readD1Triggers(fields), ...readR2Notifications(fields));
   const limits = readLimits(fields, input.format);
   // outpost.toml only: where ctx.passThroughOnException() sends a request whose handler threw.
   const origin = input.format === 'outpost' ? fields.string('origin', { pattern: /^https?:\/\/[^/]+/, patternHint: 'use an http(s) URL such as https://backend.example.com' }) : undefined;
-  fields.reportUnknown(input.format === 'outpost' ? [...WRANGLER_KEYS, 'origin', 'kv_triggers', 'd1_triggers', 'r2_notifications'] : WRANGLER_KEYS);
+  fields.reportUnknown(input.format === 'outpost' ? [...WRANGLER_KEYS, 'origin', 'kv_triggers', 'd1_triggers', 'r2_notifications', 'route_rules'] : WRANGLER_KEYS);
   if (input.env === undefined) top.accept('env');
 
   let entry: string | undefined;

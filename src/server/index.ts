@@ -231,7 +231,8 @@ export async function startNode(options: NodeOptions): Promise<OutpostNode> {
       }
       // Every function is reachable under /<name>/ with the prefix removed.
       entries.push({ target, route: { path: `/${a.fn.name}/*`, stripPrefix: `/${a.fn.name}`, event: { kind: 'fetch' } } });
-      if (m.routes.length === 0) withoutRoutes.push(a);
+      // Routes that only carry rules (outpost.toml [[route_rules]]) do not count as the function's own.
+      if (m.routes.every((r) => r.policies !== undefined)) withoutRoutes.push(a);
     }
     // In dev, a lone function without routes also answers at the root, as `wrangler dev` does.
     const only = withoutRoutes[0];
