@@ -20,6 +20,8 @@ export interface PolicyRequest {
   /** The client's address (after trusted proxies). */
   readonly ip: string;
   readonly functionName: string;
+  /** What earlier policies' authorizers returned (JWT claims…), for later ones (rate limit keys). */
+  readonly authorizer?: Record<string, unknown>;
 }
 
 /** A response the gateway sends instead of invoking the function. */
@@ -62,7 +64,7 @@ export interface PolicyOutcome {
 export async function runPolicies(policies: readonly RoutePolicy[], request: PolicyRequest): Promise<PolicyOutcome> {
   const pass: PolicyOutcome['pass'] = { requestHeaders: [], responseHeaders: [], observers: [] };
   for (const policy of policies) {
-    const decision = await policy.decide(request);
+    const decision = await policy.decide(pass.authorizer ? { ...request, authorizer: pass.authorizer } : request);
     if (!decision) continue;
     if ('reply' in decision) return { reply: decision.reply, pass };
     if (decision.requestHeaders) pass.requestHeaders.push(...decision.requestHeaders);
