@@ -8,7 +8,10 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-const ALL = ['throughput', 'adapters', 'cold-start', 'memory', 'deploy', 'queues', 'workflows', 's3', 'kv'];
+const ALL = [
+  'throughput', 'adapters', 'cold-start', 'cold-start-storm', 'memory', 'deploy', 'queues', 'workflows', 's3', 'kv',
+  'observability', 'logs', 'dashboard', 'gateway-policies', 'edge-auth', 'versions', 'store-nats', 'fleet',
+];
 const chosen = process.argv.slice(2).length > 0 ? process.argv.slice(2) : ALL;
 let failed = false;
 for (const name of chosen) {

@@ -1,8 +1,9 @@
 /**
  * @module
- * `npm test`: type-check, then every unit test (beside the code, src/**\/*.test.ts) and every
- * end-to-end test (test/*.test.ts) with Node's test runner. Anything a test needs from the
- * system is installed here first, so a fresh clone needs nothing but `npm install`.
+ * `npm test`: type-check, then every unit test (beside the code: src/**\/*.test.ts and
+ * dashboard/src/*.test.ts) and every end-to-end test (test/*.test.ts) with Node's test runner.
+ * Anything a test needs from the system is installed here first, so a fresh clone needs nothing
+ * but `npm install`.
  */
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
@@ -43,7 +44,15 @@ function testFiles(dir: string): string[] {
   return out.sort();
 }
 
+// src/store/nats/*.test.ts and test/nats-node.test.ts start their own nats-server (JetStream).
+ensureDebianPackage('nats-server', 'nats-server');
+// test/metrics.test.ts scrapes a node with a real Prometheus.
+ensureDebianPackage('prometheus', 'prometheus');
+// test/dashboard.test.ts drives Debian's Chromium.
+ensureDebianPackage('chromium', 'chromium');
 run('type-check (tsc --noEmit)', bin('tsc'), ['--noEmit', '-p', '.']);
+run('type-check the dashboard (tsc --noEmit -p dashboard)', bin('tsc'), ['--noEmit', '-p', 'dashboard']);
+run('build the dashboard (skipped when current)', process.execPath, [join(root, 'scripts', 'build-dashboard.ts')]);
 const only = process.argv.slice(2);
-const files = only.length > 0 ? only : [...testFiles('src'), ...testFiles('test')];
+const files = only.length > 0 ? only : [...testFiles('src'), ...testFiles('dashboard/src'), ...testFiles('test')];
 run(`tests (${files.length} files)`, process.execPath, ['--test', '--test-concurrency=2', '--test-timeout=300000', ...files]);

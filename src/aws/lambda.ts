@@ -16,15 +16,25 @@
  *   invocation's log (START, the function's console lines, END, REPORT).
  * - FunctionName as a name, `name:qualifier`, a partial ARN (`000000000000:function:name`) or a
  *   full ARN; the Serverless Framework's deployed name (`service-stage-fn`) is accepted too.
- *   Qualifier `$LATEST` or the active version's number; `X-Amz-Executed-Version` says which.
- *   Outpost invokes only a function's active version, so other versions and aliases are
- *   ResourceNotFoundException.
- * - Not supported: `X-Amz-Client-Context` (ignored), response streaming, the management
+ *   Qualifier `$LATEST` (what the `live` alias serves), a version number or an alias (one of
+ *   its versions, drawn by weight); `X-Amz-Executed-Version` says which ran.
+ * - Versions and aliases: PublishVersion (every deploy already published one, so it returns
+ *   the newest), ListVersionsByFunction, CreateAlias/GetAlias/UpdateAlias/DeleteAlias/
+ *   ListAliases with `RoutingConfig.AdditionalVersionWeights`, all on the aliases of
+ *   traffic/aliases.ts: a Lambda alias and an `outpost aliases` alias are the same thing.
+ *   Like Invoke, they do not check SigV4 signatures.
+ * - Not supported: `X-Amz-Client-Context` (ignored), response streaming, the other management
  *   operations (CreateFunction, ListFunctions…), which answer 400 UnknownOperationException.
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isOutpostError } from '../errors.ts';
+import { keys } from '../control/records.ts';
+import type { FunctionRecord, SplitEntry, VersionRecord } from '../control/records.ts';
+import type { MetaStore } from '../store/types.ts';
+import { Aliases } from '../traffic/aliases.ts';
+import type { AliasView } from '../traffic/aliases.ts';
+import { aliasesOf, chooseVersion, primaryVersion } from '../traffic/versions.ts';
 import { tidyStack } from '../gateway/index.ts';
 import type { InvocationError } from '../runtime/instance.ts';
 import type { ActiveFunction, AwsService, NodeContext, NodeService, RunningService } from '../server/context.ts';
@@ -47,22 +57,41 @@ export class LambdaApiError extends Error {
   readonly status: number;
   readonly type: string;
   readonly fault: 'User' | 'Service';
-  constructor(status: number, type: string, message: string, fault: 'User' | 'Service' = 'User') {
+  /** A body other than `{Type, Message}` (TooManyRequestsException has its own) and extra headers. */
+  readonly body: Record<string, unknown> | undefined;
+  readonly headers: Record<string, string>;
+  constructor(status: number, type: string, message: string, fault: 'User' | 'Service' = 'User', extra: { body?: Record<string, unknown>; headers?: Record<string, string> } = {}) {
     super(message);
     this.name = 'LambdaApiError';
     this.status = status;
     this.type = type;
     this.fault = fault;
+    this.body = extra.body;
+    this.headers = extra.headers ?? {};
   }
 }
 
+/**
+ * A throttled invocation as AWS answers it: 429 TooManyRequestsException with `Reason`, `Type`
+ * and a lower-case `message`, and `Retry-After` (the SDK's `retryAfterSeconds`).
+ */
+function tooManyRequests(error: { details?: Record<string, unknown> | undefined }): LambdaApiError {
+  const reason = typeof error.details?.['reason'] === 'string' ? error.details['reason'] : 'ReservedFunctionConcurrentInvocationLimitExceeded';
+  const retryAfter = typeof error.details?.['retryAfterSeconds'] === 'number' ? error.details['retryAfterSeconds'] : 1;
+  return new LambdaApiError(429, 'TooManyRequestsException', 'Rate Exceeded.', 'User', {
+    body: { Reason: reason, Type: 'User', message: 'Rate Exceeded.' },
+    headers: { 'retry-after': String(retryAfter) },
+  });
+}
+
 function sendError(res: ServerResponse, error: LambdaApiError, requestId: string): void {
-  const body = JSON.stringify({ Type: error.fault, Message: error.message });
+  const body = JSON.stringify(error.body ?? { Type: error.fault, Message: error.message });
   res.writeHead(error.status, {
     'content-type': 'application/json',
     'content-length': Buffer.byteLength(body),
     'x-amzn-requestid': requestId,
     'x-amzn-errortype': error.type,
+    ...error.headers,
   });
   res.end(body);
 }
@@ -129,15 +158,95 @@ export function findFunction(functions: ReadonlyMap<string, ActiveFunction>, nam
   return undefined;
 }
 
-/** The version an invocation runs: `$LATEST` unless the caller named the active version's number. */
-export function executedVersion(fn: ActiveFunction, ref: FunctionRef, region: string): string {
-  if (ref.qualifier === undefined || ref.qualifier === '$LATEST') return '$LATEST';
-  if (ref.qualifier === String(fn.version.version)) return ref.qualifier;
-  throw new LambdaApiError(
-    404,
-    'ResourceNotFoundException',
-    `Function not found: ${functionArnOf(region, fn.name, ref.qualifier)} (Outpost invokes a function's active version, ${fn.version.version}, or $LATEST)`,
-  );
+/**
+ * The version an invocation runs and what `X-Amz-Executed-Version` says: no qualifier or
+ * `$LATEST` runs what `live` serves (reported as `$LATEST`); a number runs that version; an
+ * alias runs one of its versions, drawn by weight.
+ */
+export async function resolveQualifier(meta: MetaStore, fn: ActiveFunction, ref: FunctionRef, region: string): Promise<{ version?: number; executed: string }> {
+  const q = ref.qualifier;
+  if (q === undefined || q === '$LATEST') return { executed: '$LATEST' };
+  const notFound = (): LambdaApiError => new LambdaApiError(404, 'ResourceNotFoundException', `Function not found: ${functionArnOf(region, fn.name, q)}`);
+  if (/^\d+$/.test(q)) {
+    if (!(await meta.get(keys.version(fn.name, Number(q))))) throw notFound();
+    return { version: Number(q), executed: q };
+  }
+  const record = await meta.get<FunctionRecord>(keys.function(fn.name));
+  const alias = record && aliasesOf(record.value).get(q);
+  if (!alias) throw notFound();
+  const version = chooseVersion(alias.versions, Math.random() * 100);
+  return { version, executed: String(version) };
+}
+
+/** What Lambda's version operations answer for one version (FunctionConfiguration). */
+function versionConfiguration(region: string, v: VersionRecord, qualifier: string): Record<string, unknown> {
+  const m = v.manifest;
+  return {
+    FunctionName: v.function,
+    FunctionArn: functionArnOf(region, v.function, qualifier),
+    Version: qualifier,
+    Handler: m.handlerExport,
+    MemorySize: m.limits.memoryMb,
+    Timeout: Math.ceil(m.limits.wallMs / 1000),
+    CodeSha256: Buffer.from(v.digest, 'hex').toString('base64'),
+    LastModified: v.createdAt.replace('Z', '+0000'),
+    State: 'Active',
+    LastUpdateStatus: 'Successful',
+    RevisionId: revisionOf(v.digest, qualifier),
+    Description: '',
+  };
+}
+
+interface AliasConfiguration {
+  AliasArn: string;
+  Name: string;
+  FunctionVersion: string;
+  Description: string;
+  RevisionId: string;
+  RoutingConfig?: { AdditionalVersionWeights: Record<string, number> };
+}
+
+/** A UUID-shaped id that changes whenever `parts` do (Lambda's RevisionId). */
+function revisionOf(...parts: string[]): string {
+  const h = createHash('sha256').update(parts.join('\0')).digest('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
+}
+
+/**
+ * An Outpost alias in Lambda's shape: the heaviest version is FunctionVersion, the others are
+ * RoutingConfig.AdditionalVersionWeights as fractions (Lambda allows one; Outpost up to three).
+ */
+export function aliasConfiguration(arn: string, alias: AliasView): AliasConfiguration {
+  const primary = primaryVersion(alias.versions);
+  const others = alias.versions.filter((e) => e.version !== primary);
+  return {
+    AliasArn: arn,
+    Name: alias.name,
+    FunctionVersion: String(primary),
+    Description: alias.description ?? '',
+    RevisionId: revisionOf(JSON.stringify(alias)),
+    ...(others.length > 0 ? { RoutingConfig: { AdditionalVersionWeights: Object.fromEntries(others.map((e) => [String(e.version), e.weight / 100])) } } : {}),
+  };
+}
+
+/** A split from CreateAlias/UpdateAlias input; omitted fields keep `current`'s. */
+export function splitFromLambda(body: Record<string, unknown>, current: readonly SplitEntry[] | undefined): SplitEntry[] {
+  const previous = current ? primaryVersion(current) : undefined;
+  const raw = body['FunctionVersion'];
+  if (raw === '$LATEST') throw new LambdaApiError(400, 'InvalidParameterValueException', 'Outpost aliases point at numbered versions; every deploy publishes one (see ListVersionsByFunction)');
+  const primary = raw === undefined ? previous : Number(raw);
+  if (primary === undefined || !Number.isInteger(primary)) throw new LambdaApiError(400, 'InvalidParameterValueException', 'FunctionVersion must be a version number');
+  const routing = body['RoutingConfig'] as { AdditionalVersionWeights?: Record<string, unknown> } | undefined;
+  const weights = routing === undefined ? Object.fromEntries((current ?? []).filter((e) => e.version !== previous).map((e) => [String(e.version), e.weight / 100])) : (routing.AdditionalVersionWeights ?? {});
+  // Percent with four decimals, so 0.1 + 0.9 sums to exactly 100.
+  const others = Object.entries(weights).map(([v, w]) => ({ version: Number(v), weight: Math.round(Number(w) * 1_000_000) / 10_000 }));
+  const rest = others.reduce((sum, e) => sum + e.weight, 0);
+  return [{ version: primary, weight: Math.round((100 - rest) * 10_000) / 10_000 }, ...others];
+}
+
+function descriptionOf(body: Record<string, unknown>, fallback?: string): { description?: string } {
+  const d = body['Description'];
+  return typeof d === 'string' ? { description: d } : fallback === undefined ? {} : { description: fallback };
 }
 
 /** The body AWS returns for an unhandled function error. */
@@ -237,7 +346,7 @@ export function createLambdaApi(ctx: NodeContext): AwsService & { close(): void 
     const fn = findFunction(ctx.functions(), ref.name);
     if (!fn) throw new LambdaApiError(404, 'ResourceNotFoundException', `Function not found: ${functionArnOf(ctx.region === 'local' ? DEFAULT_REGION : ctx.region, ref.name, ref.qualifier)}`);
     const region = regionOf(fn, ctx.region);
-    const version = executedVersion(fn, ref, region);
+    const { version: pinned, executed: version } = await resolveQualifier(ctx.store.meta, fn, ref, region);
     const type = header(req, 'x-amz-invocation-type') ?? 'RequestResponse';
     const logType = header(req, 'x-amz-log-type') ?? 'None';
     if (logType !== 'None' && logType !== 'Tail') throw new LambdaApiError(400, 'InvalidParameterValueException', `X-Amz-Log-Type must be None or Tail, got ${logType}`);
@@ -275,7 +384,7 @@ export function createLambdaApi(ctx: NodeContext): AwsService & { close(): void 
     let functionError = false;
     let initMs: number | undefined;
     try {
-      const { result, record } = await ctx.invoke(fn.name, 'invoke', event, { requestId: invocationId, trigger: 'invoke' });
+      const { result, record } = await ctx.invoke(fn.name, 'invoke', event, { requestId: invocationId, trigger: 'invoke', ...(pinned === undefined ? {} : { version: pinned }) });
       if (record.coldStart) initMs = record.startMs;
       payload = JSON.stringify(result === undefined ? null : result) ?? 'null';
       if (Buffer.byteLength(payload) > PAYLOAD_LIMIT) {
@@ -284,6 +393,7 @@ export function createLambdaApi(ctx: NodeContext): AwsService & { close(): void 
       }
     } catch (error) {
       if (isOutpostError(error, 'FUNCTION_NOT_FOUND')) throw new LambdaApiError(404, 'ResourceNotFoundException', `Function not found: ${functionArnOf(region, fn.name)}`);
+      if (isOutpostError(error, 'THROTTLED')) throw tooManyRequests(error);
       if (!isOutpostError(error) || (error as InvocationError).userError === undefined && !(error.code in LIMIT_ERROR_TYPES)) {
         throw new LambdaApiError(500, 'ServiceException', (error as Error).message, 'Service');
       }
@@ -312,16 +422,83 @@ export function createLambdaApi(ctx: NodeContext): AwsService & { close(): void 
     res.end(payload);
   };
 
+  const aliases = new Aliases(ctx.store.meta);
+
+  /** PublishVersion, ListVersionsByFunction and the alias operations; false for other paths. */
+  const versionsAndAliases = async (req: IncomingMessage, res: ServerResponse, url: URL, requestId: string): Promise<boolean> => {
+    const m = /^\/2015-03-31\/functions\/([^/]+)\/(versions|aliases)(?:\/([^/]+))?\/?$/.exec(url.pathname);
+    if (!m) return false;
+    const ref = parseFunctionName(decodeURIComponent(m[1] ?? ''), undefined);
+    const fn = findFunction(ctx.functions(), ref.name);
+    const region = fn ? regionOf(fn, ctx.region) : ctx.region === 'local' ? DEFAULT_REGION : ctx.region;
+    const record = fn && (await ctx.store.meta.get<FunctionRecord>(keys.function(fn.name)));
+    if (!fn || !record) throw new LambdaApiError(404, 'ResourceNotFoundException', `Function not found: ${functionArnOf(region, ref.name)}`);
+    const name = fn.name;
+    const method = req.method ?? 'GET';
+    const aliasName = m[3] === undefined ? undefined : decodeURIComponent(m[3]);
+    const body = method === 'POST' || method === 'PUT' ? (parseEvent(await readBody(req, 1024 * 1024)) as Record<string, unknown>) : {};
+    const arn = (alias: string): string => functionArnOf(region, name, alias);
+    const view = async (alias: string): Promise<AliasConfiguration> => aliasConfiguration(arn(alias), await aliases.get(name, alias));
+    /** The operation's status and body (undefined: no body). */
+    const operate = async (): Promise<[number, unknown]> => {
+      if (m[2] === 'versions' && aliasName === undefined) {
+        const versions = (await ctx.store.meta.list<VersionRecord>(keys.versionPrefix(name))).map((e) => e.value);
+        const latest = versions.find((v) => v.version === record.value.latest);
+        if (!latest) throw new LambdaApiError(500, 'ServiceException', `the newest version of ${name} is missing`, 'Service');
+        // Every deploy already publishes an immutable version, so publishing returns the newest.
+        if (method === 'POST') return [201, versionConfiguration(region, latest, String(latest.version))];
+        if (method === 'GET') return [200, { Versions: [versionConfiguration(region, latest, '$LATEST'), ...versions.map((v) => versionConfiguration(region, v, String(v.version)))] }];
+      }
+      if (m[2] === 'aliases' && aliasName === undefined) {
+        if (method === 'GET') return [200, { Aliases: await Promise.all((await aliases.list(name)).map((a) => view(a.name))) }];
+        if (method === 'POST') {
+          const alias = String(body['Name'] ?? '');
+          await aliases.set(name, alias, splitFromLambda(body, undefined), { ...descriptionOf(body), expect: (current) => current === undefined }).catch((error: unknown) => {
+            throw isOutpostError(error, 'ALIAS_CHANGED') ? new LambdaApiError(409, 'ResourceConflictException', `Alias already exists: ${arn(alias)}`) : error;
+          });
+          return [201, await view(alias)];
+        }
+      }
+      if (m[2] === 'aliases' && aliasName !== undefined) {
+        if (method === 'GET') return [200, await view(aliasName)];
+        if (method === 'PUT') {
+          const current = await aliases.get(name, aliasName);
+          await aliases.set(name, aliasName, splitFromLambda(body, current.versions), { ...descriptionOf(body, current.description), expect: (c) => c !== undefined });
+          return [200, await view(aliasName)];
+        }
+        if (method === 'DELETE') {
+          await aliases.delete(name, aliasName);
+          return [204, undefined];
+        }
+      }
+      throw new LambdaApiError(400, 'UnknownOperationException', `Outpost's Lambda API does not serve ${method} ${url.pathname}`);
+    };
+    let status: number;
+    let value: unknown;
+    try {
+      [status, value] = await operate();
+    } catch (error) {
+      if (isOutpostError(error, 'ALIAS_NOT_FOUND') || isOutpostError(error, 'ALIAS_CHANGED')) throw new LambdaApiError(404, 'ResourceNotFoundException', `Alias not found: ${arn(aliasName ?? '')}`);
+      if (isOutpostError(error, 'INVALID_ALIAS')) throw new LambdaApiError(400, 'InvalidParameterValueException', error.message);
+      throw error;
+    }
+    const text = value === undefined ? '' : JSON.stringify(value);
+    res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'x-amzn-requestid': requestId });
+    res.end(text);
+    return true;
+  };
+
   return {
     name: 'lambda',
     matches: (_req, url) => url.pathname === PREFIX || url.pathname.startsWith(`${PREFIX}/`),
     async handle(req, res, url) {
       const requestId = randomUUID();
       try {
+        if (await versionsAndAliases(req, res, url, requestId)) return;
         const m = /^\/2015-03-31\/functions\/([^/]+)\/invocations\/?$/.exec(url.pathname);
         if (!m || req.method !== 'POST') {
           req.resume();
-          throw new LambdaApiError(400, 'UnknownOperationException', `Outpost's Lambda API serves Invoke only (POST ${PREFIX}/{FunctionName}/invocations), not ${req.method ?? ''} ${url.pathname}`);
+          throw new LambdaApiError(400, 'UnknownOperationException', `Outpost's Lambda API serves Invoke, versions and aliases, not ${req.method ?? ''} ${url.pathname}`);
         }
         let name: string;
         try {

@@ -11,6 +11,7 @@ import { createWorkflowBinding } from './workflow/workflow.guest.ts';
 import { createServiceBinding } from './service/service.guest.ts';
 import { createD1Database } from './d1/d1.guest.ts';
 import { createR2Bucket } from './r2/r2.guest.ts';
+import { createRateLimiter } from './ratelimit/ratelimit.guest.ts';
 import type { Rpc } from './rpc.ts';
 
 const GUESTS: Partial<Record<BindingSpec['type'], (name: string, rpc: Rpc) => object>> = {
@@ -21,6 +22,7 @@ const GUESTS: Partial<Record<BindingSpec['type'], (name: string, rpc: Rpc) => ob
   denokv: createDenoKv,
   service: createServiceBinding,
   d1: createD1Database,
+  ratelimit: createRateLimiter,
 };
 
 export { CACHE_BINDING, createCaches } from './cache/cache.guest.ts';

@@ -1,11 +1,11 @@
 /**
  * @module
- * Commands that talk to a running node's control API: deploy, ls, versions, rollback,
- * invoke, delete.
+ * Commands that talk to a running node's control API: deploy, ls, rollback, invoke, delete
+ * (versions, aliases and rollouts are in versions-commands.ts).
  */
 import { resolve } from 'node:path';
 import { buildFunction } from '../build/index.ts';
-import type { FunctionRecord, VersionRecord } from '../control/records.ts';
+import type { FunctionRecord } from '../control/records.ts';
 import type { DeployResult } from '../control/deployments.ts';
 import { loadProject } from '../project/index.ts';
 import type { Values } from './commands.ts';
@@ -21,7 +21,8 @@ function needName(positionals: string[]): string {
   return name;
 }
 
-export async function deploy(values: Values, positionals: string[]): Promise<number> {
+/** `promote: false` (outpost versions upload) stores the new versions without moving live. */
+export async function deploy(values: Values, positionals: string[], options: { promote?: boolean } = {}): Promise<number> {
   const dir = resolve(positionals[0] ?? '.');
   const env = typeof values['env'] === 'string' ? values['env'] : undefined;
   const project = await loadProject(dir, { dev: false, ...(env ? { stage: env } : {}) });
@@ -35,12 +36,14 @@ export async function deploy(values: Values, positionals: string[]): Promise<num
       digest: bundle.digest,
     });
   }
-  const result = await api<DeployResult>(client(values), 'POST', 'deploy', { project: project.name, functions, stateMachines: project.stateMachines });
+  const result = await api<DeployResult>(client(values), 'POST', 'deploy', { project: project.name, functions, stateMachines: project.stateMachines, ...(options.promote === false ? { promote: false } : {}) });
   print(
     values,
     result,
     [
-      ...result.functions.map((f) => (f.unchanged ? `= ${f.name}@${f.version} unchanged` : `✔ ${f.name}@${f.version} is live${f.previous === undefined ? '' : ` (was @${f.previous})`}`)),
+      ...result.functions.map((f) =>
+        f.unchanged ? `= ${f.name}@${f.version} unchanged` : f.live === false ? `✔ ${f.name}@${f.version} uploaded; live still serves @${f.previous ?? '?'}` : `✔ ${f.name}@${f.version} is live${f.previous === undefined ? '' : ` (was @${f.previous})`}`,
+      ),
       ...(result.stateMachines ?? []).map((m) => (m.unchanged ? `= state machine ${m.name} v${m.version} unchanged` : `✔ state machine ${m.name} v${m.version} is live${m.previous === undefined ? '' : ` (was v${m.previous})`}`)),
     ].join('\n'),
   );
@@ -50,17 +53,6 @@ export async function deploy(values: Values, positionals: string[]): Promise<num
 export async function list(values: Values): Promise<number> {
   const { functions } = await api<{ functions: FunctionRecord[] }>(client(values), 'GET', 'functions');
   print(values, functions, functions.length === 0 ? 'no functions deployed' : functions.map((f) => `${f.name.padEnd(24)} v${f.active}  (${f.project}, updated ${f.updatedAt})`).join('\n'));
-  return EXIT.ok;
-}
-
-export async function versions(values: Values, positionals: string[]): Promise<number> {
-  const name = needName(positionals);
-  const c = client(values);
-  const [{ versions: all }, { function: fn }] = await Promise.all([
-    api<{ versions: VersionRecord[] }>(c, 'GET', `functions/${encodeURIComponent(name)}/versions`),
-    api<{ function: FunctionRecord }>(c, 'GET', `functions/${encodeURIComponent(name)}`),
-  ]);
-  print(values, { active: fn.active, versions: all }, all.map((v) => `${v.version === fn.active ? '*' : ' '} v${v.version}  ${v.createdAt}  ${v.digest.slice(0, 12)}`).join('\n'));
   return EXIT.ok;
 }
 

@@ -121,8 +121,11 @@ export function createControlApi(options: ControlApiOptions): (req: IncomingMess
       const method = req.method ?? 'GET';
       const { deployments } = options;
       if (parts[0] === 'deploy' && parts.length === 1 && method === 'POST') {
-        const { project, functions, stateMachines } = parsePrebuilt(await readJson(req, limit));
-        send(res, 200, await deployments.deploy(project, functions, { stateMachines }), requestId);
+        const body = await readJson(req, limit);
+        const { project, functions, stateMachines } = parsePrebuilt(body);
+        // `promote: false` (outpost versions upload) stores new versions without moving live.
+        const promote = (body as { promote?: unknown }).promote !== false;
+        send(res, 200, await deployments.deploy(project, functions, { stateMachines, promote }), requestId);
         return true;
       }
       if (parts[0] === 'functions') {

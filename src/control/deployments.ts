@@ -22,7 +22,8 @@ export type StartCheck = (record: VersionRecord, bundlePath: string) => Promise<
 
 export interface DeployResult {
   project: string;
-  functions: Array<{ name: string; version: number; previous?: number; digest: string; unchanged: boolean }>;
+  /** `live`: whether the version now serves the function's routes (false after an upload without promotion). */
+  functions: Array<{ name: string; version: number; previous?: number; digest: string; unchanged: boolean; live: boolean }>;
   /** The project's state machines (absent when it has none). */
   stateMachines?: Array<{ name: string; version: number; previous?: number; unchanged: boolean }>;
 }
@@ -31,6 +32,11 @@ export interface DeployOptions {
   sourceRoot?: string;
   /** State machines of the project (SAM, serverless stepFunctions). */
   stateMachines?: readonly StateMachineSpec[];
+  /**
+   * false: store and prove the new versions but leave `live` where it is (`outpost versions
+   * upload`, before a split or rollout). A function deployed for the first time goes live anyway.
+   */
+  promote?: boolean;
 }
 
 /** A prebuilt function as the deploy API receives it. */
@@ -119,18 +125,23 @@ export class Deployments {
     for (const p of planned) if (!p.unchanged) await meta.put(keys.version(p.record.function, p.record.version), p.record, { expectRevision: 0 });
     const result: DeployResult = { project, functions: [] };
     for (const p of planned) {
+      // A deploy points live at the new version alone; other aliases stay where they were.
+      const promote = options.promote !== false || !p.current;
       const fnRecord: FunctionRecord = {
+        ...p.current?.value,
         name: p.record.function,
         project,
-        active: p.record.version,
+        active: promote ? p.record.version : (p.current?.value.active ?? p.record.version),
         latest: Math.max(p.record.version, p.current?.value.latest ?? 0),
         createdAt: p.current?.value.createdAt ?? createdAt,
         updatedAt: p.unchanged ? (p.current?.value.updatedAt ?? createdAt) : createdAt,
+        ...(promote ? { aliases: { ...p.current?.value.aliases, live: { versions: [{ version: p.record.version, weight: 100 }] } } } : {}),
       };
       if (!p.unchanged) await meta.put(keys.function(p.record.function), fnRecord, { expectRevision: p.current?.revision ?? 0 });
       result.functions.push({
         name: p.record.function,
         version: p.record.version,
+        live: promote || p.unchanged,
         ...(p.current ? { previous: p.current.value.active } : {}),
         digest: p.record.digest,
         unchanged: p.unchanged,
@@ -183,7 +194,7 @@ export class Deployments {
     return (await this.#store.meta.list<VersionRecord>(keys.versionPrefix(name))).map((e) => e.value);
   }
 
-  /** Points `name` at `version` (default: the version before the active one). */
+  /** Points `name` (its `live` alias, at 100 %) at `version` (default: the version before the active one). */
   async rollback(name: string, version?: number): Promise<{ name: string; version: number; previous: number }> {
     const run = this.#queue.then(async () => {
       const fn = await this.#store.meta.get<FunctionRecord>(keys.function(name));
@@ -195,7 +206,8 @@ export class Deployments {
       }
       const record = all.find((v) => v.version === target);
       if (!record) throw new OutpostError('VERSION_NOT_FOUND', `${name} has no version ${target}`, { status: 404, fault: 'user', hint: `outpost versions ${name} lists them` });
-      await this.#store.meta.put(keys.function(name), { ...fn.value, active: target, updatedAt: this.#now().toISOString() }, { expectRevision: fn.revision });
+      const aliases = { ...fn.value.aliases, live: { versions: [{ version: target, weight: 100 }] } };
+      await this.#store.meta.put(keys.function(name), { ...fn.value, active: target, aliases, updatedAt: this.#now().toISOString() }, { expectRevision: fn.revision });
       return { name, version: target, previous: fn.value.active };
     });
     this.#queue = run.catch(() => undefined);

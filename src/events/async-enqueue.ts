@@ -26,6 +26,8 @@ export function asyncFunctionOf(queue: string): string | undefined {
 /** What is stored per invocation (JSON). */
 export interface AsyncEnvelope {
   event: unknown;
+  /** What caused the invocation, for logs and metrics (default `async`). */
+  trigger?: 'object';
 }
 
 export interface EnqueueOptions {
@@ -35,6 +37,8 @@ export interface EnqueueOptions {
    * request id with `duplicate` true.
    */
   idempotencyKey?: string;
+  /** Set by event sources that deliver through async invocation (S3 notifications: `object`). */
+  trigger?: 'object';
 }
 
 export interface Enqueued {
@@ -46,7 +50,7 @@ export interface Enqueued {
 export async function enqueueAsync(queues: QueueStore, fn: string, event: unknown, options: EnqueueOptions = {}): Promise<Enqueued> {
   const queue = asyncQueueName(fn);
   if (!(await queues.getQueue(queue))) await queues.createQueue(queue);
-  const envelope: AsyncEnvelope = { event: event === undefined ? null : event };
+  const envelope: AsyncEnvelope = { event: event === undefined ? null : event, ...(options.trigger ? { trigger: options.trigger } : {}) };
   const [sent] = await queues.send(queue, [
     {
       body: new TextEncoder().encode(JSON.stringify(envelope)),

@@ -21,6 +21,7 @@
  * out and the event runs again with the same request id. Destination records carry a dedup id
  * (`<requestId>:<condition>`), so a record re-sent after a crash within 5 minutes is stored once.
  */
+import { RETRY_AFTER_SECONDS } from '../dispatch/index.ts';
 import { isOutpostError } from '../errors.ts';
 import type { InvocationError } from '../runtime/instance.ts';
 import type { InvokeResult, NodeContext, NodeService, RunningService } from '../server/context.ts';
@@ -248,8 +249,11 @@ export class AsyncInvoker {
     const region = fn?.version.manifest.platform['region'] ?? (this.#d.region === 'local' ? 'us-east-1' : this.#d.region);
     const arn = `${functionArnOf(region, name)}:$LATEST`;
     let event: unknown;
+    let trigger: string = 'async';
     try {
-      event = (JSON.parse(new TextDecoder().decode(m.body)) as AsyncEnvelope).event;
+      const envelope = JSON.parse(new TextDecoder().decode(m.body)) as AsyncEnvelope;
+      event = envelope.event;
+      trigger = envelope.trigger ?? trigger;
     } catch {
       await this.#keepDead(queue, m, 'the stored event is not valid JSON');
       return;
@@ -264,7 +268,7 @@ export class AsyncInvoker {
     }
     let outcome: InvokeResult;
     try {
-      outcome = await this.#d.invoke(name, 'invoke', event, { requestId: m.id, trigger: 'async' });
+      outcome = await this.#invokeUnthrottled(queue, m, () => this.#d.invoke(name, 'invoke', event, { requestId: m.id, trigger }));
     } catch (error) {
       const body = this.#errorBody(error, m.id, fn?.version.manifest.limits.wallMs ?? 30_000, fn?.version.sourceRoot);
       const next = afterFailure(m.receiveCount, m.sentAt, this.#now(), settings, this.#baseMs);
@@ -278,6 +282,27 @@ export class AsyncInvoker {
     }
     if (settings.onSuccess) await this.#send(settings.onSuccess, record('Success', m.receiveCount, { result: outcome.result }), `${m.id}:Success`);
     await this.#d.queues.ack(queue, [m.receipt]);
+  }
+
+  /**
+   * Runs `invoke`, trying again while the function is throttled (at its concurrency cap after
+   * waiting for a slot). A throttle is not a failed attempt: the event keeps its lease
+   * (renewed), so its receive count — the attempt number — does not grow, and no failure
+   * destination is involved. Only an invoker that stops mid-wait lets the lease run out.
+   */
+  async #invokeUnthrottled(queue: string, m: QueueMessage, invoke: () => Promise<InvokeResult>): Promise<InvokeResult> {
+    for (let throttles = 0; ; throttles++) {
+      try {
+        return await invoke();
+      } catch (error) {
+        if (!isOutpostError(error, 'THROTTLED') || !this.#running) throw error;
+        const name = asyncFunctionOf(queue) ?? queue;
+        if (throttles === 0) this.#d.logger.system('warn', `async invocation ${m.id} of ${name} throttled; kept and tried again every ${RETRY_AFTER_SECONDS} s`);
+        const wallMs = this.#d.functions().get(name)?.version.manifest.limits.wallMs ?? 30_000;
+        await this.#d.queues.changeVisibility(queue, m.receipt, Math.ceil(wallMs / 1000) + 30);
+        await new Promise((resolve) => setTimeout(resolve, RETRY_AFTER_SECONDS * 1000));
+      }
+    }
   }
 
   #errorBody(error: unknown, requestId: string, wallMs: number, sourceRoot: string | undefined): FunctionErrorBody {

@@ -5,23 +5,33 @@
  * functions the EventBridge "Scheduled Event" (kind 'invoke'), other styles the neutral
  * `{ cron, scheduledTime }` as 'scheduled'.
  *
- * Exactly one run per tick, across restarts: before invoking, the tick is recorded in the store
- * by compare-and-set (`cron/<function>/<hash>` → last tick), so a tick already recorded — by this
- * node before a restart or, later, by another node — is never fired again. At start, the ticks
- * missed while the node was down are counted: the latest runs once if it is within the catch-up
- * window (default 5 minutes), the rest are logged as skipped. A tick whose run was cut short by
- * a crash (recorded as started, never finished) runs again once at start if still in the window.
+ * Exactly one run per tick, across restarts and across the nodes of a fleet: before invoking,
+ * the tick is recorded in the store by compare-and-set (`cron/<function>/<hash>` → last tick),
+ * so a tick already recorded — by this node before a restart or by another node — is never
+ * fired again. At start, the ticks missed while no node ran are counted: the latest runs once
+ * if it is within the catch-up window (default 5 minutes), the rest are logged as skipped.
+ *
+ * A tick being run is held under a lease in the same record (`running[<tick>]`: owner and
+ * expiry, renewed every third of the lease by the node running it). Nodes that lost the
+ * compare-and-set look again when that lease would expire; a tick whose node died (its lease
+ * ran out, not finished) is taken over by compare-and-set on the record — by exactly one node,
+ * once — if it is still within the catch-up window, else dropped with a warning. A node paused
+ * past its lease may finish the invocation it had started, so a tick can run twice only when its
+ * first run outlived its lease; the default lease is 15 s (`OUTPOST_LEASE_SECONDS`).
  *
  * In dev, `/__scheduled?cron=…` and `/cdn-cgi/handler/scheduled?cron=…&time=…` run a Worker's
  * scheduled() handler now (wrangler's two spellings); `POST /_outpost/api/functions/<fn>/trigger/cron`
  * (`outpost trigger cron <fn>`) does the same anywhere. Manual runs record no tick.
  */
 import { createHash, randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import { ACCOUNT_ID } from '../aws/index.ts';
 import { isOutpostError, OutpostError } from '../errors.ts';
 import type { Logger } from '../observe/logger.ts';
 import type { EventKind } from '../runtime/protocol.ts';
 import type { ActiveFunction, GatewayHook, NodeContext, NodeService, RunningService } from '../server/context.ts';
+import { leaseIsFree, leaseMsFromEnv, nodeIdentity } from '../store/leases.ts';
+import type { LeaseRecord } from '../store/leases.ts';
 import type { MetaStore } from '../store/types.ts';
 import { parseSchedule } from './schedule.ts';
 import type { Schedule } from './schedule.ts';
@@ -45,6 +55,10 @@ export interface CronOptions {
   /** How old a missed tick may be and still run at start (default 5 minutes). */
   catchUpWindowMs?: number;
   clock?: Clock;
+  /** How long a node's claim on a running tick lasts unrenewed (default `OUTPOST_LEASE_SECONDS` or 15 s). */
+  leaseMs?: number;
+  /** This node's lasting identity (store/leases.ts nodeIdentity): a restart takes over its own unfinished ticks at once. */
+  node?: string | undefined;
 }
 
 interface TickRecord {
@@ -52,7 +66,17 @@ interface TickRecord {
   expression: string;
   /** Epoch ms of the last tick this schedule fired (or, first, the time the schedule was first seen). */
   lastTick: number;
-  state: 'started' | 'done';
+  /** Ticks being run, by scheduled time (epoch ms as text): who runs each, until when. */
+  running?: Record<string, LeaseRecord>;
+  /** Records written before leases: 'started' means the run of `lastTick` never finished. */
+  state?: 'started' | 'done';
+}
+
+/** The ticks a record says are running; an older record's unfinished tick counts as expired. */
+function runningOf(record: TickRecord | undefined): Record<string, LeaseRecord> {
+  if (!record) return {};
+  if (record.running) return record.running;
+  return record.state === 'started' ? { [String(record.lastTick)]: { owner: '', expiresAt: 0 } } : {};
 }
 
 interface Entry {
@@ -61,6 +85,8 @@ interface Entry {
   schedule: Schedule;
   key: string;
   cancel: () => void;
+  /** Cancels the pending look at other nodes' leases. */
+  cancelWatch: () => void;
 }
 
 type Invoke = (fn: string, kind: EventKind, payload: unknown, options: { trigger: string }) => Promise<unknown>;
@@ -105,6 +131,10 @@ export class CronScheduler {
   readonly #functions: () => ReadonlyMap<string, ActiveFunction>;
   readonly #clock: Clock;
   readonly #window: number;
+  readonly #leaseMs: number;
+  /** This process as a lease owner: a restarted node is a new owner. */
+  readonly #owner = randomUUID();
+  readonly #node: string | undefined;
   readonly #entries = new Map<string, Entry>();
   readonly #running = new Set<Promise<void>>();
   #closed = false;
@@ -117,6 +147,8 @@ export class CronScheduler {
     this.#functions = deps.functions;
     this.#clock = options.clock ?? systemClock;
     this.#window = options.catchUpWindowMs ?? 5 * 60_000;
+    this.#leaseMs = options.leaseMs ?? leaseMsFromEnv();
+    this.#node = options.node;
   }
 
   /** Re-reads the active functions' cron triggers; new schedules catch up, removed ones stop. */
@@ -136,6 +168,7 @@ export class CronScheduler {
     for (const [id, e] of this.#entries) {
       if (!wanted.has(id)) {
         e.cancel();
+        e.cancelWatch();
         this.#entries.delete(id);
       }
     }
@@ -149,7 +182,7 @@ export class CronScheduler {
         continue;
       }
       const key = `cron/${w.fn.name}/${createHash('sha256').update(`${w.expression}\u0000${w.timezone ?? ''}`).digest('hex').slice(0, 16)}`;
-      const entry: Entry = { fn: w.fn.name, index: w.index, schedule, key, cancel: () => {} };
+      const entry: Entry = { fn: w.fn.name, index: w.index, schedule, key, cancel: () => {}, cancelWatch: () => {} };
       this.#entries.set(id, entry);
       await this.#catchUp(entry);
       this.#arm(entry);
@@ -162,16 +195,11 @@ export class CronScheduler {
     const record = await this.#meta.get<TickRecord>(e.key);
     if (!record) {
       // First sight of this schedule: ticks count from now.
-      await this.#meta.put(e.key, { function: e.fn, expression: e.schedule.expression, lastTick: now, state: 'done' } satisfies TickRecord, { expectRevision: 0 }).catch(() => undefined);
+      await this.#meta.put(e.key, { function: e.fn, expression: e.schedule.expression, lastTick: now } satisfies TickRecord, { expectRevision: 0 }).catch(() => undefined);
       return;
     }
     const last = record.value.lastTick;
-    if (record.value.state === 'started') {
-      if (now - last <= this.#window) {
-        this.#logger.system('warn', `cron ${e.fn} "${e.schedule.expression}": the run for ${new Date(last).toISOString()} was interrupted; running it again`);
-        this.#start(e, last, record.revision);
-      } else this.#logger.system('warn', `cron ${e.fn} "${e.schedule.expression}": the run for ${new Date(last).toISOString()} was interrupted and is past the catch-up window; not run again`);
-    }
+    await this.#takeOver(e);
     let latest: number | undefined;
     let missed = 0;
     for (let t = e.schedule.next(last); t !== undefined && t <= now; t = e.schedule.next(t)) {
@@ -197,19 +225,82 @@ export class CronScheduler {
     }, Math.min(wait, MAX_TIMER_MS));
   }
 
-  /** Records tick `tick` (compare-and-set), then invokes. A tick already recorded is not fired again. */
+  /** Records tick `tick` with this node's lease (compare-and-set), then invokes. A tick already recorded is not fired again. */
   async #fire(e: Entry, tick: number): Promise<void> {
     if (this.#closed || !this.#entries.has(this.#idOf(e))) return;
-    const current = await this.#meta.get<TickRecord>(e.key);
-    if (current && current.value.lastTick >= tick) return;
-    let revision: number;
-    try {
-      revision = await this.#meta.put(e.key, { function: e.fn, expression: e.schedule.expression, lastTick: tick, state: 'started' } satisfies TickRecord, { expectRevision: current?.revision ?? 0 });
-    } catch (error) {
-      if (isOutpostError(error, 'STORE_CONFLICT')) return; // fired elsewhere
-      throw error;
+    let claimed = false;
+    await this.#update(e, (record) => {
+      claimed = !record || record.lastTick < tick;
+      return claimed ? { ...this.#base(e), lastTick: tick, running: { ...runningOf(record), [String(tick)]: this.#lease() } } : undefined;
+    });
+    if (claimed) this.#start(e, tick);
+    else await this.#takeOver(e); // fired elsewhere: watch that node's lease
+  }
+
+  #base(e: Entry): Pick<TickRecord, 'function' | 'expression'> {
+    return { function: e.fn, expression: e.schedule.expression };
+  }
+
+  #lease(): LeaseRecord {
+    return { owner: this.#owner, ...(this.#node === undefined ? {} : { node: this.#node }), expiresAt: this.#clock.now() + this.#leaseMs };
+  }
+
+  /**
+   * Read-modify-write of the schedule's record by compare-and-set, retried when another node
+   * wrote in between. `change` returns the new record, or undefined to leave it as it is.
+   */
+  async #update(e: Entry, change: (record: TickRecord | undefined) => TickRecord | undefined): Promise<void> {
+    for (;;) {
+      const current = await this.#meta.get<TickRecord>(e.key);
+      const next = change(current?.value);
+      if (!next) return;
+      try {
+        await this.#meta.put(e.key, next, { expectRevision: current?.revision ?? 0 });
+        return;
+      } catch (error) {
+        if (!isOutpostError(error, 'STORE_CONFLICT')) throw error;
+      }
     }
-    this.#start(e, tick, revision);
+  }
+
+  /**
+   * Takes over the ticks whose runner let its lease expire (within the catch-up window; older
+   * ones are dropped), then looks again when the earliest live lease of another node would expire.
+   */
+  async #takeOver(e: Entry): Promise<void> {
+    e.cancelWatch();
+    if (this.#closed) return;
+    const now = this.#clock.now();
+    const seen = runningOf((await this.#meta.get<TickRecord>(e.key))?.value);
+    let nextLook = Infinity;
+    for (const [at, lease] of Object.entries(seen)) {
+      if (lease.owner === this.#owner) continue;
+      if (!leaseIsFree(lease, { owner: this.#owner, node: this.#node }, now)) {
+        nextLook = Math.min(nextLook, lease.expiresAt);
+        continue;
+      }
+      const tick = Number(at);
+      const runs = now - tick <= this.#window;
+      let took = false;
+      await this.#update(e, (record) => {
+        const current = runningOf(record)[at];
+        took = false;
+        if (!record || !current || current.owner !== lease.owner || current.expiresAt !== lease.expiresAt) return undefined; // renewed, finished or taken
+        took = true;
+        const { [at]: _dead, ...others } = runningOf(record);
+        const { state: _legacy, ...rest } = record;
+        return { ...rest, running: runs ? { ...others, [at]: this.#lease() } : others };
+      });
+      if (!took) continue;
+      const when = `${e.fn} "${e.schedule.expression}": the run for ${new Date(tick).toISOString()}`;
+      if (runs) {
+        this.#logger.system('warn', `cron ${when} was interrupted (its node stopped renewing it); running it here`);
+        this.#start(e, tick);
+      } else this.#logger.system('warn', `cron ${when} was interrupted and is past the catch-up window; not run again`);
+    }
+    if (nextLook !== Infinity) {
+      e.cancelWatch = this.#clock.setTimer(() => this.#track(this.#takeOver(e).catch((error: unknown) => this.#logger.system('error', `cron ${e.fn}: ${(error as Error).message}`))), nextLook - now + 1);
+    }
   }
 
   #idOf(e: Entry): string {
@@ -217,18 +308,39 @@ export class CronScheduler {
     return '';
   }
 
-  /** Runs a recorded tick and marks it done. */
-  #start(e: Entry, tick: number, revision: number): void {
+  /** Runs a tick this node holds the lease of, renewing it meanwhile, then removes the lease. */
+  #start(e: Entry, tick: number): void {
+    const at = String(tick);
+    const mine = (record: TickRecord | undefined): boolean => runningOf(record)[at]?.owner === this.#owner;
+    let finished = false;
+    let stopRenewing = (): void => {};
+    const renew = (): void => {
+      if (finished) return;
+      stopRenewing = this.#clock.setTimer(() => {
+        void this.#update(e, (record) => (record && mine(record) ? { ...record, running: { ...runningOf(record), [at]: this.#lease() } } : undefined))
+          .catch(() => undefined) // the store is unreachable: another node may take the tick over
+          .finally(renew);
+      }, Math.max(1, Math.floor(this.#leaseMs / 3)));
+    };
     const run = (async () => {
       const fn = this.#functions().get(e.fn);
-      if (!fn) return;
-      const { kind, payload } = cronInvocation(fn, e.schedule.expression, e.index, tick);
+      renew();
       try {
-        await this.#invoke(e.fn, kind, payload, { trigger: 'cron' });
+        if (fn) {
+          const { kind, payload } = cronInvocation(fn, e.schedule.expression, e.index, tick);
+          await this.#invoke(e.fn, kind, payload, { trigger: 'cron' });
+        }
       } catch {
         // The invocation log already has the error; the tick counts as run.
+      } finally {
+        finished = true;
+        stopRenewing();
       }
-      await this.#meta.put(e.key, { function: e.fn, expression: e.schedule.expression, lastTick: tick, state: 'done' } satisfies TickRecord, { expectRevision: revision }).catch(() => undefined);
+      await this.#update(e, (record) => {
+        if (!record || !mine(record)) return undefined;
+        const { [at]: _done, ...others } = runningOf(record);
+        return { ...record, running: others };
+      }).catch(() => undefined);
     })();
     this.#track(run);
   }
@@ -278,7 +390,10 @@ export class CronScheduler {
 
   async close(): Promise<void> {
     this.#closed = true;
-    for (const e of this.#entries.values()) e.cancel();
+    for (const e of this.#entries.values()) {
+      e.cancel();
+      e.cancelWatch();
+    }
     this.#entries.clear();
     await this.idle();
   }
@@ -330,7 +445,10 @@ export const cronService: NodeService = {
     const windowEnv = Number(process.env['OUTPOST_CRON_CATCHUP_SECONDS']);
     const scheduler = new CronScheduler(
       { meta: ctx.store.meta, logger: ctx.logger, invoke: (fn, kind, payload, o) => ctx.invoke(fn, kind, payload, o), functions: () => ctx.functions() },
-      Number.isFinite(windowEnv) && windowEnv >= 0 && process.env['OUTPOST_CRON_CATCHUP_SECONDS'] !== undefined ? { catchUpWindowMs: windowEnv * 1000 } : {},
+      {
+        ...(Number.isFinite(windowEnv) && windowEnv >= 0 && process.env['OUTPOST_CRON_CATCHUP_SECONDS'] !== undefined ? { catchUpWindowMs: windowEnv * 1000 } : {}),
+        ...(ctx.stateDir === undefined ? {} : { node: nodeIdentity(hostname(), ctx.stateDir) }),
+      },
     );
     const unwatch = ctx.onFunctionsChanged(() => void scheduler.sync());
     void scheduler.sync();

@@ -288,7 +288,7 @@ export class ObjectChangeEvents {
         const hit = l.triggers.find((t) => matchesObjectTrigger(t.trigger, change));
         if (!hit) continue;
         const event = { Records: [s3EventRecord(change, { region: l.region, configurationId: hit.id })] };
-        await enqueueAsync(queues, l.fn, event, { idempotencyKey: `s3:${change.sequence}:${hit.id}` });
+        await enqueueAsync(queues, l.fn, event, { idempotencyKey: `s3:${change.sequence}:${hit.id}`, trigger: 'object' });
       }
       const sent = new Set<string>();
       for (const rule of subs.rules) {

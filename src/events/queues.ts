@@ -17,6 +17,8 @@ import type { QueueBatchOutcome } from '../runtime/adapters/workers-queue.ts';
 import type { ActiveFunction, NodeContext, NodeService, RunningService } from '../server/context.ts';
 import type { QueueMessage, QueueStore } from '../store/queues.ts';
 import { ACCOUNT_ID } from '../aws/index.ts';
+import { RETRY_AFTER_SECONDS } from '../dispatch/index.ts';
+import { isOutpostError } from '../errors.ts';
 import { queuesApi } from './queues-api.ts';
 import { Wakeup } from './waiter.ts';
 
@@ -197,7 +199,7 @@ class Consumer {
   async #deliver(batch: QueueMessage[]): Promise<void> {
     let outcome: QueueBatchOutcome;
     try {
-      outcome = WORKERS_STYLES.has(this.#style) ? await this.#deliverWorkers(batch) : LAMBDA_STYLES.has(this.#style) ? await this.#deliverLambda(batch) : await this.#deliverGeneric(batch);
+      outcome = await this.#deliverUnthrottled(batch);
     } catch (error) {
       const e = error as Error & { userError?: { name: string; message: string } };
       const why = e.userError ? `${e.userError.name}: ${e.userError.message}` : e.message;
@@ -205,6 +207,25 @@ class Consumer {
     }
     if (outcome.error) this.#ctx.logger.system('warn', `queue ${this.queue} → ${this.fn}: ${outcome.error.name}: ${outcome.error.message} (${outcome.retry.length} of ${batch.length} messages will be retried)`);
     await this.#settle(batch, outcome);
+  }
+
+  /**
+   * Delivers the batch, trying again while the function is throttled (at its concurrency cap
+   * after waiting for a slot). A throttle is not a failure: the batch keeps its lease (renewed),
+   * so it is not received again — its receive count, which decides dead-lettering, stays as it
+   * was. Only a consumer that stops mid-wait lets the lease run out.
+   */
+  async #deliverUnthrottled(batch: QueueMessage[]): Promise<QueueBatchOutcome> {
+    for (let throttles = 0; ; throttles++) {
+      try {
+        return WORKERS_STYLES.has(this.#style) ? await this.#deliverWorkers(batch) : LAMBDA_STYLES.has(this.#style) ? await this.#deliverLambda(batch) : await this.#deliverGeneric(batch);
+      } catch (error) {
+        if (!isOutpostError(error, 'THROTTLED') || !this.#running) throw error;
+        if (throttles === 0) this.#ctx.logger.system('warn', `queue ${this.queue} → ${this.fn}: throttled; the batch of ${batch.length} is kept and tried again every ${RETRY_AFTER_SECONDS} s`);
+        for (const m of batch) await this.#queues.changeVisibility(this.queue, m.receipt, this.settings.visibilityTimeoutSeconds);
+        await new Promise((resolve) => setTimeout(resolve, RETRY_AFTER_SECONDS * 1000));
+      }
+    }
   }
 
   async #settle(batch: QueueMessage[], outcome: QueueBatchOutcome): Promise<void> {

@@ -114,7 +114,8 @@ const OBSERVED_BODY_BYTES = 1024 * 1024;
 
 /**
  * Wraps a sink with what route policies asked for: headers added to the response, and
- * observers that see the complete response (status, headers, body) once it has gone out.
+ * observers that see the function's complete response (status, its own headers, body) once it
+ * has gone out.
  */
 export function policySink(sink: HttpSink, responseHeaders: Array<[string, string]>, observers: Array<(status: number, headers: string[], body: Uint8Array) => void>): HttpSink {
   if (responseHeaders.length === 0 && observers.length === 0) return sink;
@@ -136,9 +137,10 @@ export function policySink(sink: HttpSink, responseHeaders: Array<[string, strin
   return {
     pull: () => sink.pull(),
     head(s, h, body, more) {
-      for (const [name, value] of responseHeaders) h.push(name, value);
+      // Observers see the function's own headers, not the ones policies add on the way out.
       status = s;
       headers = h.slice();
+      for (const [name, value] of responseHeaders) h.push(name, value);
       keep(body);
       sink.head(s, h, body, more);
       if (!more) done();

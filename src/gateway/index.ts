@@ -6,18 +6,21 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Dispatcher, InvocationRecord } from '../dispatch/index.ts';
 import { OutpostError } from '../errors.ts';
 import type { Limits } from '../project/spec.ts';
 import { outcomeOf } from '../observe/telemetry.ts';
 import type { Outcome } from '../observe/telemetry.ts';
-import type { InvocationError } from '../runtime/instance.ts';
+import type { HttpSink, InvocationError } from '../runtime/instance.ts';
 import { requestMeta } from './geo.ts';
 import type { GeoPolicy } from './geo.ts';
 import { httpSink, policySink } from './http-sink.ts';
 import { runPolicies } from '../traffic/policy.ts';
 import type { PolicyOutcome, RoutePolicy } from '../traffic/policy.ts';
 import { RouteTable } from './routes.ts';
+import { formatTraceparent, handlerContext, startTrace } from '../observe/tracing.ts';
+import type { GatewayTrace, TraceSampler } from '../observe/tracing.ts';
 
 export { RouteTable } from './routes.ts';
 export type { RouteMatch } from './routes.ts';
@@ -50,6 +53,13 @@ export interface AccessRecord {
   error?: InvocationError | OutpostError;
   invocation?: InvocationRecord;
   target?: RouteTarget;
+  /** A/B assignments route policies made (experiment → variant). */
+  experiments?: Record<string, string>;
+  /** Bytes read from / written to the connection for this request, headers included. */
+  bytesIn: number;
+  bytesOut: number;
+  /** Set when the request was traced: its ids and when dispatch began and ended. */
+  trace?: GatewayTrace;
 }
 
 export interface GatewayOptions {
@@ -62,6 +72,10 @@ export interface GatewayOptions {
   /** Handlers that run before routing (capabilities' dev endpoints); undefined when there are none. */
   preRoute(): ((req: IncomingMessage, res: ServerResponse, requestId: string) => Promise<boolean>) | undefined;
   access(record: AccessRecord): void;
+  /** While some telemetry sink takes spans, the sampler of new traces: requests are then traced (W3C traceparent in and out). */
+  tracing?(): TraceSampler | undefined;
+  /** Rewrites a function's error stack for people (source-mapped, node paths removed); default tidyStack. */
+  mapStack?(stack: string | undefined, target: RouteTarget): string | undefined;
 }
 
 /** Bodies up to this size are read before dispatch and sent in one message. */
@@ -78,6 +92,8 @@ export function sendError(res: ServerResponse, requestId: string, error: Outpost
     'content-length': Buffer.byteLength(body),
     'x-request-id': requestId,
     'x-outpost-error': error.code,
+    // A throttled caller is told when to come back (THROTTLED carries retryAfterSeconds).
+    ...(error.status === 429 && typeof error.details?.['retryAfterSeconds'] === 'number' ? { 'retry-after': String(error.details['retryAfterSeconds']) } : {}),
   });
   res.end(body);
 }
@@ -152,8 +168,37 @@ async function passThrough(res: ServerResponse, requestId: string, origin: strin
   }
 }
 
+/** Socket byte counters at the end of the connection's previous request (keep-alive). */
+const socketMarks = new WeakMap<Socket, { read: number; written: number }>();
+
+/** Bytes this request moved on its connection since the previous request on it ended. */
+function bytesMoved(socket: Socket): { bytesIn: number; bytesOut: number } {
+  const mark = socketMarks.get(socket) ?? { read: 0, written: 0 };
+  const now = { read: socket.bytesRead, written: socket.bytesWritten };
+  socketMarks.set(socket, now);
+  return { bytesIn: now.read - mark.read, bytesOut: now.written - mark.written };
+}
+
+/**
+ * `sink` with `traceparent` added to the response head. res.setHeader would do it too, but it
+ * moves every response onto Node's slower way of writing headers.
+ */
+function withTraceparent(sink: HttpSink, traceparent: string): HttpSink {
+  return {
+    pull: () => sink.pull(),
+    head(status, headers, body, more) {
+      headers.push('traceparent', traceparent);
+      sink.head(status, headers, body, more);
+    },
+    chunk: (data) => sink.chunk(data),
+    end: () => sink.end(),
+    fail: (error) => sink.fail(error),
+  };
+}
+
 export function createGateway(options: GatewayOptions): (req: IncomingMessage, res: ServerResponse) => void {
   const { dispatcher } = options;
+  const mapStack = options.mapStack ?? ((stack: string | undefined, target: RouteTarget) => tidyStack(stack, [target.sourceRoot]));
   return (req, res) => {
     const time = Date.now();
     const started = performance.now();
@@ -170,8 +215,14 @@ export function createGateway(options: GatewayOptions): (req: IncomingMessage, r
       const host = req.headers.host ?? 'localhost';
       const method = req.method ?? 'GET';
       const match = options.routes().match(method, host, path);
+      const sampler = match ? options.tracing?.() : undefined;
+      const trace = sampler ? startTrace(req.headers, sampler) : undefined;
+      // Goes out with the function's response (see withTraceparent) and its errors; answers
+      // refused before dispatch carry none.
+      const traceparent = trace ? formatTraceparent(trace.traceId, trace.spanId, trace.sampled) : undefined;
+      let experiments: Record<string, string> | undefined;
       const finish = (status: number, outcome: Outcome, extra: Partial<AccessRecord> = {}): void =>
-        options.access({ time, requestId, method, path, status, durationMs: performance.now() - started, outcome, ...extra });
+        options.access({ time, requestId, method, path, status, durationMs: performance.now() - started, outcome, ...bytesMoved(req.socket), ...(trace ? { trace } : {}), ...(experiments ? { experiments } : {}), ...extra });
       if (!match) {
         const error = new OutpostError('ROUTE_NOT_FOUND', `no function is routed at ${method} ${path}`, {
           status: 404,
@@ -182,7 +233,7 @@ export function createGateway(options: GatewayOptions): (req: IncomingMessage, r
         finish(404, 'no-route', { error });
         return;
       }
-      const target = match.target;
+      let target = match.target;
       const declared = Number(req.headers['content-length'] ?? NaN);
       if (declared > target.limits.requestBodyBytes) {
         const error = new OutpostError('BODY_TOO_LARGE', `request body of ${declared} bytes exceeds the limit of ${target.limits.requestBodyBytes}`, { status: 413, fault: 'user' });
@@ -203,10 +254,16 @@ export function createGateway(options: GatewayOptions): (req: IncomingMessage, r
           req.resume();
           return;
         }
+        // A version split or override chose another version of the function.
+        if (policy.pass.version) target = { ...target, versionKey: policy.pass.version.key, version: policy.pass.version.version };
+        experiments = policy.pass.experiments;
+        // Workers also read their A/B variants from request.cf (`cf["experiment.<name>"]`).
+        for (const [name, variant] of Object.entries(experiments ?? {})) meta.cf[`experiment.${name}`] = variant;
         if (policy.reply) {
           const { status, headers = {}, body } = policy.reply;
           const bytes = body === undefined ? undefined : typeof body === 'string' ? Buffer.from(body) : body;
-          res.writeHead(status, { ...headers, 'x-request-id': requestId, 'content-length': String(bytes?.byteLength ?? 0) });
+          // Headers earlier policies added (CORS) belong on a policy's answer too: a 429 or a cached response.
+          res.writeHead(status, { ...Object.fromEntries(policy.pass.responseHeaders), ...headers, 'x-request-id': requestId, 'content-length': String(bytes?.byteLength ?? 0) });
           res.end(bytes);
           finish(status, policy.reply.outcome ?? (status >= 400 ? 'rejected' : 'ok'), { target });
           req.resume();
@@ -234,21 +291,24 @@ export function createGateway(options: GatewayOptions): (req: IncomingMessage, r
         bodyLimit: target.limits.requestBodyBytes,
         onError: (error) => {
           failure = error;
+          if (traceparent) res.setHeader('traceparent', traceparent);
           if (error.passThrough && target.origin) {
             void passThrough(res, requestId, target.origin, method, `${match.path}${q === -1 ? '' : url.slice(q)}`, req.rawHeaders, body === 'stream' ? undefined : (bytes ?? null));
             return;
           }
-          const extra = options.dev && error.userError?.stack ? { stack: tidyStack(error.userError.stack, [target.sourceRoot]) } : {};
+          const extra = options.dev && error.userError?.stack ? { stack: mapStack(error.userError.stack, target) } : {};
           if (error.code === 'FUNCTION_THREW') {
             const shown = new OutpostError('FUNCTION_THREW', options.dev ? `${error.userError?.name ?? 'Error'}: ${error.message}` : 'the function threw an uncaught exception', { status: 500 });
             sendError(res, requestId, shown, extra);
           } else sendError(res, requestId, error, extra);
         },
       });
-      const sink = policy ? policySink(direct, policy.pass.responseHeaders, policy.pass.observers) : direct;
+      const withPolicies = policy ? policySink(direct, policy.pass.responseHeaders, policy.pass.observers) : direct;
+      const sink = traceparent ? withTraceparent(withPolicies, traceparent) : withPolicies;
       const headers = flatHeaders(req.rawHeaders);
       if (policy) for (const [name, value] of policy.pass.requestHeaders) headers.push(name, value);
       try {
+        if (trace) trace.dispatchFrom = performance.now() - started;
         const { ref, record } = await dispatcher.http(
           target.versionKey,
           {
@@ -262,9 +322,11 @@ export function createGateway(options: GatewayOptions): (req: IncomingMessage, r
             event: match.event,
             params: match.params,
             ...(policy?.pass.authorizer ? { authorizer: policy.pass.authorizer } : {}),
+            ...(trace ? { trace: handlerContext(trace) } : {}),
           },
           sink,
         );
+        if (trace) trace.dispatchTo = performance.now() - started;
         res.on('close', () => {
           if (!res.writableFinished) dispatcher.abort(ref, 'the client closed the connection');
         });
@@ -273,7 +335,8 @@ export function createGateway(options: GatewayOptions): (req: IncomingMessage, r
         finish(failure ? failure.status : res.statusCode, outcome, { invocation, target, ...(failure ? { error: failure } : {}) });
       } catch (error) {
         const e = error instanceof OutpostError ? error : new OutpostError('DISPATCH_FAILED', (error as Error).message, { status: 503 });
-        sendError(res, requestId, e, options.dev && (e as InvocationError).userError?.stack ? { stack: tidyStack((e as InvocationError).userError?.stack, [target.sourceRoot]) } : {});
+        if (traceparent) res.setHeader('traceparent', traceparent);
+        sendError(res, requestId, e, options.dev && (e as InvocationError).userError?.stack ? { stack: mapStack((e as InvocationError).userError?.stack, target) } : {});
         finish(e.status, outcomeOf(e.code), { error: e, target });
       }
     })();

@@ -29,7 +29,7 @@ export class Logger implements TelemetrySink {
   invocation(record: InvocationEvent): void {
     const level = record.outcome === 'ok' || record.outcome === 'no-route' ? 'info' : 'error';
     if (this.#format === 'json') {
-      this.#write(JSON.stringify({ level, type: 'invocation', ...record, time: new Date(record.time).toISOString() }));
+      this.#write(JSON.stringify({ type: 'invocation', ...record, level, time: new Date(record.time).toISOString() }));
       return;
     }
     const fn = record.function ? ` ${record.function}@${record.version ?? '?'}` : '';

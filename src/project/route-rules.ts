@@ -11,13 +11,26 @@
  * Each policy key is read by one entry of {@link RULE_READERS}; keys nobody reads are reported.
  */
 import type { Fields } from './fields.ts';
+import { readApiKeyRule } from '../traffic/api-keys.ts';
+import { readCorsRule } from '../traffic/cors.ts';
+import { readJwtRule } from '../traffic/jwt.ts';
+import { readAuthorizerRule } from '../traffic/lambda-authorizer.ts';
+import { readCacheRule } from '../traffic/response-cache.ts';
+import { readRateLimitRule } from '../traffic/rate-limit.ts';
 import type { RoutePolicySpec, RouteSpec } from './spec.ts';
 
 /** Reads one policy key of a rule into the route's policies; records problems on `rule`. */
 export type RuleReader = (rule: Fields, policies: RoutePolicySpec) => void;
 
 /** Policy keys a rule may carry, each with its reader. */
-export const RULE_READERS: Record<string, RuleReader> = {};
+export const RULE_READERS: Record<string, RuleReader> = {
+  cors: readCorsRule,
+  jwt: readJwtRule,
+  authorizer: readAuthorizerRule,
+  api_key: readApiKeyRule,
+  cache: readCacheRule,
+  rate_limit: readRateLimitRule,
+};
 
 export function readRouteRules(fields: Fields): RouteSpec[] {
   const out: RouteSpec[] = [];

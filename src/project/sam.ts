@@ -29,7 +29,11 @@ import type { LoadOptions } from './load-options.ts';
 import { FUNCTION_NAME_HINT, FUNCTION_NAME_RE, isFile, joinUrlPath, limitsFor, normalizeMethod, readTextIfExists, rel, sanitizeName } from './loader-util.ts';
 import { ProblemList, throwIfErrors } from './problems.ts';
 import { destinationOf } from './async-config.ts';
-import type { FunctionSpec, ProjectSpec, RouteSpec, StateMachineSpec, TriggerSpec } from './spec.ts';
+import type { FunctionSpec, ProjectSpec, RoutePolicySpec, RouteSpec, StateMachineSpec, TriggerSpec } from './spec.ts';
+import { readSamApiKeys } from '../traffic/api-keys.ts';
+import { addPreflightRoutes, readSamHttpApiCors, readSamRestCors } from '../traffic/cors.ts';
+import { jwtFromApiGateway, scopesOf } from '../traffic/jwt.ts';
+import { readSamAuthorizer } from '../traffic/lambda-authorizer.ts';
 
 export const SAM_TEMPLATE_FILES: readonly string[] = ['template.yaml', 'template.yml', 'template.json'];
 
@@ -141,6 +145,8 @@ export async function loadSam(rootIn: string, _options: LoadOptions): Promise<Pr
 
 interface Globals {
   raw: Record<string, unknown>;
+  /** Globals.Api / Globals.HttpApi: the implicit APIs' properties (Auth, Cors…). */
+  apis: { Api: Record<string, unknown>; HttpApi: Record<string, unknown> };
   /** Globals.Function.Environment.Variables, resolved. */
   vars: Record<string, string>;
 }
@@ -162,7 +168,9 @@ function readGlobals(t: Fields): Globals {
   g?.accept('Api', 'HttpApi', 'SimpleTable', 'StateMachine', 'LayerVersion', 'CapacityProvider');
   const fn = g?.object('Function');
   g?.reportUnknown(['Function', 'Api', 'HttpApi', 'SimpleTable', 'StateMachine', 'LayerVersion']);
-  return { raw: fn?.raw ?? {}, vars: {} };
+  const api = g?.raw['Api'];
+  const httpApi = g?.raw['HttpApi'];
+  return { raw: fn?.raw ?? {}, vars: {}, apis: { Api: isRecord(api) ? api : {}, HttpApi: isRecord(httpApi) ? httpApi : {} } };
 }
 
 /** Function properties over Globals.Function (Environment is merged separately, key by key). */
@@ -204,6 +212,13 @@ async function readFunction(
   else problems.error(p.key('CodeUri'), 'S3 locations cannot be read locally', 'point CodeUri at the folder holding the source');
   const memoryMb = p.number('MemorySize', { integer: true, min: 128, max: 10240 });
   const timeout = p.number('Timeout', { min: 1, max: 900 });
+  const reserved = p.number('ReservedConcurrentExecutions', { integer: true, min: 0, max: 100_000 });
+  const provisionedConfig = p.object('ProvisionedConcurrencyConfig');
+  const provisioned = provisionedConfig?.number('ProvisionedConcurrentExecutions', { required: true, integer: true, min: 1, max: 100_000 });
+  provisionedConfig?.reportUnknown(['ProvisionedConcurrentExecutions']);
+  if (reserved !== undefined && provisioned !== undefined && provisioned > reserved) {
+    problems.error(p.key('ProvisionedConcurrencyConfig'), `ProvisionedConcurrentExecutions (${provisioned}) exceeds ReservedConcurrentExecutions (${reserved})`, 'provision at most as many as the function may run: lower ProvisionedConcurrentExecutions or raise ReservedConcurrentExecutions');
+  }
   // Globals' variables were resolved once (problems name Globals); the function's own merge over them.
   p.accept('Environment');
   const ownEnv = new Fields(own, `${at}.Properties`, problems).object('Environment');
@@ -214,8 +229,9 @@ async function readFunction(
   const events = p.object('Events');
   for (const [evName, ev] of Object.entries(events?.raw ?? {})) {
     events?.accept(evName);
-    readEvent(evName, ev, `${events?.path ?? ''}.${evName}`, ctx, problems, routes, triggers);
+    readEvent(evName, ev, `${events?.path ?? ''}.${evName}`, ctx, problems, routes, triggers, globals.apis);
   }
+  addPreflightRoutes(routes);
   const asyncPlatform = readEventInvokeConfig(p, ctx, problems);
   p.reportUnknown(['Handler', 'Runtime', 'CodeUri', 'MemorySize', 'Timeout', 'Environment', 'Events', 'FunctionName']);
 
@@ -254,7 +270,11 @@ async function readFunction(
     bindings: [],
     routes,
     triggers,
-    limits: limitsFor('lambda', { memoryMb, timeoutSeconds: timeout }),
+    limits: {
+      ...limitsFor('lambda', { memoryMb, timeoutSeconds: timeout }),
+      ...(reserved === undefined ? {} : { reservedConcurrency: reserved }),
+      ...(provisioned === undefined ? {} : { provisionedConcurrency: provisioned }),
+    },
     nodeCompat: true,
     compatibilityFlags: [],
     platform: { runtime: runtime ?? 'nodejs20.x', region: ctx.region, accountId: ACCOUNT_ID, functionName: name, ...asyncPlatform },
@@ -298,6 +318,121 @@ function readEventInvokeConfig(p: Fields, ctx: CfnContext, problems: ProblemList
   return out;
 }
 
+/** Properties of the AWS::Serverless::Api / HttpApi an event names (`RestApiId` / `ApiId`); undefined for the implicit API (Globals only). */
+function apiProperties(ref: unknown, ctx: CfnContext): Record<string, unknown> | undefined {
+  const id = isRecord(ref) && typeof ref['Ref'] === 'string' ? ref['Ref'] : typeof ref === 'string' ? ref : undefined;
+  const props = id === undefined ? undefined : ctx.resources[id]?.Properties;
+  return isRecord(props) ? props : undefined;
+}
+
+/**
+ * Throttling as API Gateway applies it: one bucket per route for all callers (`key = "route"`),
+ * with AWS's account defaults (10 000 a second, burst 5 000) for a limit that is not set.
+ */
+function throttling(settings: Record<string, unknown>): RoutePolicySpec['rateLimit'] {
+  const rate = settings['ThrottlingRateLimit'];
+  const burst = settings['ThrottlingBurstLimit'];
+  if (typeof rate !== 'number' && typeof burst !== 'number') return undefined;
+  return { rate: typeof rate === 'number' ? Math.max(0, rate) : 10_000, burst: typeof burst === 'number' ? Math.max(0, Math.floor(burst)) : 5_000, key: { by: 'route' } };
+}
+
+/**
+ * A REST API's MethodSettings for one method: the `/*` and `*` entries, then the ones naming this
+ * resource (`ResourcePath` with `/` written `~1`) and method, later ones overriding. Caching needs
+ * `CacheClusterEnabled` on the API and `CachingEnabled` on the method; the cache key takes the
+ * event's `RequestParameters` marked `Caching: true`.
+ */
+function restApiPolicies(api: Record<string, unknown>, resource: string, method: string | undefined, requestParameters: unknown): RoutePolicySpec | undefined {
+  const list = Array.isArray(api['MethodSettings']) ? api['MethodSettings'].filter(isRecord) : [];
+  const specificity = (s: Record<string, unknown>): number => (s['ResourcePath'] === '/*' || s['ResourcePath'] === undefined ? 0 : 2) + (s['HttpMethod'] === '*' || s['HttpMethod'] === undefined ? 0 : 1);
+  const applies = list.filter((s) => {
+    // `/~1pets~1{id}`: the leading `/` separates, each `~1` is a `/` of the resource path.
+    const path = typeof s['ResourcePath'] === 'string' && s['ResourcePath'] !== '/*' ? s['ResourcePath'].slice(1).replaceAll('~1', '/') : '/*';
+    const verb = typeof s['HttpMethod'] === 'string' ? s['HttpMethod'].toUpperCase() : '*';
+    return (path === '/*' || path === resource) && (verb === '*' || verb === method);
+  });
+  const settings: Record<string, unknown> = {};
+  for (const s of applies.sort((a, b) => specificity(a) - specificity(b))) Object.assign(settings, s);
+  const policies: RoutePolicySpec = {};
+  const ttl = typeof settings['CacheTtlInSeconds'] === 'number' ? settings['CacheTtlInSeconds'] : 300;
+  if (api['CacheClusterEnabled'] === true && settings['CachingEnabled'] === true && ttl > 0) {
+    const keyQuery: string[] = [];
+    const keyHeaders: string[] = [];
+    for (const entry of Array.isArray(requestParameters) ? requestParameters.filter(isRecord) : []) {
+      for (const [name, options] of Object.entries(entry)) {
+        if (!isRecord(options) || options['Caching'] !== true) continue;
+        const query = /^method\.request\.querystring\.(.+)$/.exec(name)?.[1];
+        const header = /^method\.request\.header\.(.+)$/.exec(name)?.[1];
+        if (query) keyQuery.push(query);
+        if (header) keyHeaders.push(header.toLowerCase());
+      }
+    }
+    policies.cache = { ttlSeconds: Math.min(3600, Math.floor(ttl)), keyQuery, keyHeaders, statuses: [200] };
+  }
+  const rateLimit = throttling(settings);
+  if (rateLimit) policies.rateLimit = rateLimit;
+  return policies.cache || policies.rateLimit ? policies : undefined;
+}
+
+/** An HTTP API route's throttling: the event's RouteSettings, else the API's RouteSettings for `routeKey`, else its DefaultRouteSettings. */
+function httpApiPolicies(api: Record<string, unknown>, routeKey: string, eventSettings: unknown): RoutePolicySpec | undefined {
+  const perRoute = isRecord(api['RouteSettings']) ? api['RouteSettings'][routeKey] : undefined;
+  const settings = { ...(isRecord(api['DefaultRouteSettings']) ? api['DefaultRouteSettings'] : {}), ...(isRecord(perRoute) ? perRoute : {}), ...(isRecord(eventSettings) ? eventSettings : {}) };
+  const rateLimit = throttling(settings);
+  return rateLimit ? { rateLimit } : undefined;
+}
+
+/** Both halves of a route's policies, or undefined when neither has any. */
+function withAuth(a: RoutePolicySpec | undefined, b: RoutePolicySpec | undefined): RoutePolicySpec | undefined {
+  return a || b ? { ...a, ...b } : undefined;
+}
+
+/**
+ * The auth and CORS policies of an Api/HttpApi event: its API's CORS (`Cors` /
+ * `CorsConfiguration`), the authorizer the event names (`Auth.Authorizer`, else the API's
+ * `DefaultAuthorizer`; `NONE` opts out) with the event's `AuthorizationScopes`, and
+ * `ApiKeyRequired` with the API's `UsagePlan` and the template's AWS::ApiGateway::ApiKey values.
+ * The API is the resource `RestApiId`/`ApiId` references, or the implicit one in Globals.
+ */
+function samRoutePolicies(kind: 'Api' | 'HttpApi', event: Fields, ctx: CfnContext, implicit: Record<string, unknown>, problems: ProblemList): RoutePolicySpec | undefined {
+  const ref = event.raw[kind === 'Api' ? 'RestApiId' : 'ApiId'];
+  const id = isRecord(ref) && typeof ref['Ref'] === 'string' ? ref['Ref'] : typeof ref === 'string' ? ref : undefined;
+  const api = new Fields(apiProperties(ref, ctx) ?? (id === undefined ? implicit : {}), id === undefined ? `Globals.${kind}` : `Resources.${id}.Properties`, problems);
+  const policies: RoutePolicySpec = {};
+  const cors = kind === 'Api' ? readSamRestCors(api.raw['Cors'], api.key('Cors'), problems) : readSamHttpApiCors(api.raw['CorsConfiguration'], api.key('CorsConfiguration'), problems);
+  if (cors) policies.cors = cors;
+  const apiAuth = isRecord(api.raw['Auth']) ? new Fields(api.raw['Auth'], api.key('Auth'), problems) : undefined;
+  const eventAuth = isRecord(event.raw['Auth']) ? event.raw['Auth'] : {};
+  const chosen = typeof eventAuth['Authorizer'] === 'string' ? eventAuth['Authorizer'] : apiAuth?.string('DefaultAuthorizer');
+  if (chosen === 'AWS_IAM') problems.error(event.key('Auth.Authorizer'), 'IAM authorization is not served, and the route would be open', 'use a JWT or FunctionArn authorizer, or NONE to make the route public');
+  else if (chosen !== undefined && chosen !== 'NONE') {
+    const def = apiAuth?.object('Authorizers')?.object(chosen);
+    if (!def) problems.error(event.key('Auth.Authorizer'), `no authorizer named "${chosen}" in ${api.path}.Auth.Authorizers`, 'declare it there, or use NONE');
+    else if (def.has('JwtConfiguration')) {
+      const jwtConfig = def.object('JwtConfiguration');
+      const jwt = jwtFromApiGateway({ issuer: jwtConfig?.string('issuer'), audience: jwtConfig?.raw['audience'], identitySource: def.raw['IdentitySource'] }, def.path, problems);
+      if (jwt) policies.jwt = { ...jwt, scopes: scopesOf(eventAuth['AuthorizationScopes']) };
+    } else if (def.has('FunctionArn')) {
+      const arn = resolveString(def.raw['FunctionArn'], ctx, def.key('FunctionArn'), problems);
+      const fn = arn?.split(':function:')[1]?.split(':')[0] ?? arn;
+      if (fn !== undefined) policies.authorizer = readSamAuthorizer(def, fn, kind === 'Api');
+    } else problems.error(def.path, 'this authorizer type is not served (Cognito user pools), and the route would be open', 'use a JwtConfiguration (Cognito is an OIDC issuer) or a FunctionArn authorizer');
+  }
+  const keyRequired = typeof eventAuth['ApiKeyRequired'] === 'boolean' ? eventAuth['ApiKeyRequired'] : apiAuth?.raw['ApiKeyRequired'] === true;
+  if (kind === 'Api' && keyRequired) {
+    const keys: Array<{ name: string; value?: string }> = [];
+    for (const [keyId, res] of Object.entries(ctx.resources)) {
+      if (res.Type !== 'AWS::ApiGateway::ApiKey') continue;
+      const props = isRecord(res.Properties) ? res.Properties : {};
+      const name = props['Name'] === undefined ? keyId : resolveString(props['Name'], ctx, `Resources.${keyId}.Properties.Name`, problems);
+      const value = props['Value'] === undefined ? undefined : resolveString(props['Value'], ctx, `Resources.${keyId}.Properties.Value`, problems);
+      if (name !== undefined) keys.push({ name, ...(value === undefined ? {} : { value }) });
+    }
+    policies.apiKey = readSamApiKeys(apiAuth?.object('UsagePlan'), keys);
+  }
+  return Object.keys(policies).length > 0 ? policies : undefined;
+}
+
 /** StageName of the AWS::Serverless::Api / HttpApi an event names, or the implicit API's stage. */
 function stageOf(ref: unknown, fallback: string, ctx: CfnContext): string {
   const id = isRecord(ref) && typeof ref['Ref'] === 'string' ? ref['Ref'] : typeof ref === 'string' ? ref : undefined;
@@ -314,6 +449,7 @@ function readEvent(
   problems: ProblemList,
   routes: RouteSpec[],
   triggers: TriggerSpec[],
+  implicitApis: Globals['apis'],
 ): void {
   if (!isRecord(ev)) {
     problems.error(at, 'expected a table with Type and Properties');
@@ -334,10 +470,12 @@ function readEvent(
       if (rawPath === undefined || rawMethod === undefined) return;
       const route = joinUrlPath(rawPath);
       const method = normalizeMethod(rawMethod);
+      const policies = withAuth(restApiPolicies({ ...implicitApis.Api, ...apiProperties(p.raw['RestApiId'], ctx) }, route, method, p.raw['RequestParameters']), samRoutePolicies('Api', p, ctx, implicitApis.Api, problems));
       routes.push({
         path: route,
         ...(method === undefined ? {} : { method }),
         event: { kind: 'api-gateway', payloadVersion: '1.0', resource: route, stage: stageOf(p.raw['RestApiId'], 'Prod', ctx) },
+        ...(policies ? { policies } : {}),
       });
       return;
     }
@@ -352,12 +490,16 @@ function readEvent(
       const stage = stageOf(p.raw['ApiId'], '$default', ctx);
       if (rawPath === undefined) {
         if (rawMethod !== undefined) problems.error(p.key('Path'), 'missing; Method without Path', 'add Path, or remove Method for the $default catch-all route');
-        else routes.push({ path: '/*', event: { kind: 'api-gateway', payloadVersion, resource: '$default', stage } });
+        else {
+          const auth = samRoutePolicies('HttpApi', p, ctx, implicitApis.HttpApi, problems);
+          routes.push({ path: '/*', event: { kind: 'api-gateway', payloadVersion, resource: '$default', stage }, ...(auth ? { policies: auth } : {}) });
+        }
         return;
       }
       const route = joinUrlPath(rawPath);
       const method = rawMethod === undefined ? undefined : normalizeMethod(rawMethod);
-      routes.push({ path: route, ...(method === undefined ? {} : { method }), event: { kind: 'api-gateway', payloadVersion, resource: route, stage } });
+      const policies = withAuth(httpApiPolicies({ ...implicitApis.HttpApi, ...apiProperties(p.raw['ApiId'], ctx) }, `${rawMethod === undefined ? 'ANY' : rawMethod.toUpperCase()} ${rawPath}`, p.raw['RouteSettings']), samRoutePolicies('HttpApi', p, ctx, implicitApis.HttpApi, problems));
+      routes.push({ path: route, ...(method === undefined ? {} : { method }), event: { kind: 'api-gateway', payloadVersion, resource: route, stage }, ...(policies ? { policies } : {}) });
       return;
     }
     case 'Schedule':

@@ -22,7 +22,10 @@ import { FUNCTION_NAME_HINT, FUNCTION_NAME_RE, isFile, joinUrlPath, limitsFor, n
 import { ProblemList, throwIfErrors } from './problems.ts';
 import { destinationOf } from './async-config.ts';
 import { VariableResolver } from './serverless-variables.ts';
-import type { FunctionSpec, HandlerStyle, ProjectSpec, RouteSpec, StateMachineSpec, TriggerSpec } from './spec.ts';
+import type { ApiKeySpec, CorsSpec, FunctionSpec, HandlerStyle, ProjectSpec, RoutePolicySpec, RouteSpec, StateMachineSpec, TriggerSpec } from './spec.ts';
+import { readServerlessApiKeys } from '../traffic/api-keys.ts';
+import { addPreflightRoutes, readServerlessHttpApiCors, readServerlessRestCors } from '../traffic/cors.ts';
+import { checkAuthorizerFunctions, readServerlessHttpApiAuthorizers, readServerlessRestAuthorizer, serverlessHttpApiRouteAuth } from '../traffic/lambda-authorizer.ts';
 
 export const SERVERLESS_CONFIG_FILES: readonly string[] = ['serverless.yml', 'serverless.yaml', 'serverless.json'];
 /** Configs that are programs; Outpost does not run them to read them. */
@@ -69,6 +72,12 @@ interface Provider {
   /** Raw provider.environment; resolved once the CloudFormation context exists. */
   environment: unknown;
   httpApiPayload: '1.0' | '2.0';
+  /** provider.httpApi.cors, applied to every httpApi route. */
+  httpApiCors: CorsSpec | undefined;
+  /** provider.httpApi.authorizers by name, as the policies they give a route. */
+  httpApiAuthorizers: Map<string, RoutePolicySpec>;
+  /** provider.apiGateway apiKeys + usagePlan, for REST routes with `private: true`. */
+  apiKeys: ApiKeySpec;
 }
 
 export async function loadServerless(rootIn: string, options: LoadOptions): Promise<ProjectSpec> {
@@ -145,6 +154,7 @@ export async function loadServerless(rootIn: string, options: LoadOptions): Prom
     if (fn) functions.push(fn);
   }
 
+  checkAuthorizerFunctions(functions, problems);
   const stateMachines = readStepFunctions(f, ctx, functions, problems);
   f.reportUnknown(['service', 'provider', 'functions', 'resources', 'stepFunctions', 'custom', 'plugins', 'package', 'params']);
 
@@ -178,7 +188,11 @@ function readProvider(f: Fields, problems: ProblemList): Provider {
   const httpApi = p?.object('httpApi');
   const payload = httpApi?.string('payload');
   if (payload !== undefined && payload !== '1.0' && payload !== '2.0') problems.error('provider.httpApi.payload', `"${payload}" is not a payload version`, "use '1.0' or '2.0'");
-  httpApi?.accept('cors', 'authorizers', 'id', 'name', 'metrics', 'disableDefaultEndpoint', 'shouldStartNameWithService', 'useProviderTags');
+  httpApi?.accept('cors');
+  const httpApiCors = readServerlessHttpApiCors(httpApi?.raw['cors'], 'provider.httpApi.cors', problems);
+  const httpApiAuthorizers = readServerlessHttpApiAuthorizers(httpApi, payload === '1.0' ? '1.0' : '2.0');
+  const apiKeys = readServerlessApiKeys(p?.object('apiGateway'));
+  httpApi?.accept('id', 'name', 'metrics', 'disableDefaultEndpoint', 'shouldStartNameWithService', 'useProviderTags');
   p?.accept(
     'profile', 'iam', 'iamRoleStatements', 'iamManagedPolicies', 'role', 'apiGateway', 'tracing', 'logs', 'deploymentBucket', 'deploymentMethod',
     'architecture', 'versionFunctions', 'tags', 'stackTags', 'stackName', 'lambdaHashingVersion', 'vpc', 'layers', 'logRetentionInDays',
@@ -187,7 +201,7 @@ function readProvider(f: Fields, problems: ProblemList): Provider {
     'resourcePolicy', 'httpApi', 'environment', 'memorySize', 'timeout', 'ephemeralStorageSize', 'runtimeManagement', 'logDataProtectionPolicy',
     's3', 'deploymentPrefix', 'tracing', 'timeout',
   );
-  return { runtime, region, memoryMb, timeout, environment, httpApiPayload: payload === '1.0' ? '1.0' : '2.0' };
+  return { runtime, region, memoryMb, timeout, environment, httpApiPayload: payload === '1.0' ? '1.0' : '2.0', httpApiCors, httpApiAuthorizers, apiKeys };
 }
 
 /** Environment tables: strings, numbers and booleans as strings; CloudFormation references resolved. */
@@ -254,6 +268,11 @@ async function readFunction(root: string, key: string, def: Record<string, unkno
   const memoryMb = fn.number('memorySize', { integer: true, min: 128, max: 10240 }) ?? provider.memoryMb;
   const timeout = fn.number('timeout', { min: 1, max: 900 }) ?? provider.timeout;
   const deployedName = fn.string('name') ?? `${c.service}-${c.stage}-${key}`;
+  const reserved = fn.number('reservedConcurrency', { integer: true, min: 0, max: 100_000 });
+  const provisioned = fn.number('provisionedConcurrency', { integer: true, min: 0, max: 100_000 });
+  if (reserved !== undefined && provisioned !== undefined && provisioned > reserved) {
+    problems.error(fn.key('provisionedConcurrency'), `provisionedConcurrency (${provisioned}) exceeds reservedConcurrency (${reserved})`, 'provision at most as many as the function may run: lower provisionedConcurrency or raise reservedConcurrency');
+  }
   fn.accept('environment');
   // The function's environment merges over the provider's, key by key, as in the framework.
   const vars = { ...c.providerEnv, ...envTable(def['environment'], fn.key('environment'), c.ctx, problems) };
@@ -298,7 +317,11 @@ async function readFunction(root: string, key: string, def: Record<string, unkno
     bindings: [],
     routes: ev.routes,
     triggers: ev.triggers,
-    limits: limitsFor(style, { memoryMb, timeoutSeconds: timeout }),
+    limits: {
+      ...limitsFor(style, { memoryMb, timeoutSeconds: timeout }),
+      ...(reserved === undefined ? {} : { reservedConcurrency: reserved }),
+      ...(provisioned === undefined ? {} : { provisionedConcurrency: provisioned }),
+    },
     nodeCompat: true,
     compatibilityFlags: [],
     platform,
@@ -359,6 +382,7 @@ function readEvents(fn: Fields, c: FnContext): Events {
         else problems.warn(at, `unknown event type "${type}"; ignored`);
     }
   });
+  addPreflightRoutes(out.routes);
   if (out.edge && apiEvents > 0) {
     problems.error(fn.key('events'), 'a function cannot have both cloudFront and http/httpApi events', 'split it into two functions: Lambda@Edge and API Gateway call handlers differently');
   }
@@ -377,6 +401,7 @@ function readHttpEvent(body: unknown, at: string, c: FnContext, out: Events): vo
   const { problems } = c;
   let rawPath: string | undefined;
   let rawMethod: string | undefined;
+  const policies: RoutePolicySpec = {};
   if (typeof body === 'string') {
     // Short form: `- http: GET users/{id}`.
     const m = /^\s*(\S+)\s+(\S+)\s*$/.exec(body);
@@ -394,7 +419,13 @@ function readHttpEvent(body: unknown, at: string, c: FnContext, out: Events): vo
     if (integration !== undefined && !/^(lambda-proxy|aws-proxy|aws_proxy)$/i.test(integration)) {
       problems.warn(f.key('integration'), `integration "${integration}" is served as lambda-proxy`, 'request/response mapping templates are not applied');
     }
-    f.accept('cors', 'private', 'request', 'response', 'authorizer', 'async', 'operationId', 'documentation', 'connectionId', 'connectionType');
+    f.accept('cors', 'authorizer');
+    const cors = readServerlessRestCors(body['cors'], f.key('cors'), problems);
+    if (cors) policies.cors = cors;
+    const authorizer = body['authorizer'] === undefined ? undefined : readServerlessRestAuthorizer(body['authorizer'], f.key('authorizer'), problems);
+    if (authorizer) policies.authorizer = authorizer;
+    if (f.boolean('private') === true) policies.apiKey = c.provider.apiKeys;
+    f.accept('request', 'response', 'async', 'operationId', 'documentation', 'connectionId', 'connectionType');
     f.reportUnknown(['path', 'method', 'cors', 'private', 'integration', 'request', 'authorizer']);
   } else {
     problems.error(at, 'expected a table with path and method, or `METHOD path`');
@@ -408,6 +439,7 @@ function readHttpEvent(body: unknown, at: string, c: FnContext, out: Events): vo
     path: p,
     ...(method === undefined ? {} : { method }),
     event: { kind: 'api-gateway', payloadVersion: '1.0', resource: p, stage: c.stage },
+    ...(Object.keys(policies).length > 0 ? { policies } : {}),
   });
 }
 
@@ -416,10 +448,12 @@ function readHttpApiEvent(body: unknown, at: string, c: FnContext, out: Events):
   const payloadVersion = c.provider.httpApiPayload;
   let rawPath: string | undefined;
   let rawMethod: string | undefined;
+  const policies: RoutePolicySpec = c.provider.httpApiCors ? { cors: c.provider.httpApiCors } : {};
+  const withPolicies = (): { policies?: RoutePolicySpec } => (Object.keys(policies).length > 0 ? { policies } : {});
   if (typeof body === 'string') {
     if (body.trim() === '*') {
       // `httpApi: '*'` is the $default route: everything no other route matches.
-      out.routes.push({ path: '/*', event: { kind: 'api-gateway', payloadVersion, resource: '$default', stage: '$default' } });
+      out.routes.push({ path: '/*', event: { kind: 'api-gateway', payloadVersion, resource: '$default', stage: '$default' }, ...withPolicies() });
       return;
     }
     const m = /^\s*(\S+)\s+(\/\S*)\s*$/.exec(body);
@@ -434,6 +468,7 @@ function readHttpApiEvent(body: unknown, at: string, c: FnContext, out: Events):
     rawPath = f.string('path', { required: true });
     rawMethod = f.string('method', { required: true });
     f.accept('authorizer', 'cors');
+    if (body['authorizer'] !== undefined) Object.assign(policies, serverlessHttpApiRouteAuth(body['authorizer'], f.key('authorizer'), c.provider.httpApiAuthorizers, problems));
     f.reportUnknown(['path', 'method', 'authorizer']);
   } else {
     problems.error(at, "expected a table with path and method, `'METHOD /path'` or '*'");
@@ -443,11 +478,11 @@ function readHttpApiEvent(body: unknown, at: string, c: FnContext, out: Events):
   const method = methodOf(rawMethod, `${at}.method`, problems);
   if (method === null) return;
   if (rawPath.trim() === '*') {
-    out.routes.push({ ...(method === undefined ? {} : { method }), path: '/*', event: { kind: 'api-gateway', payloadVersion, resource: '$default', stage: '$default' } });
+    out.routes.push({ ...(method === undefined ? {} : { method }), path: '/*', event: { kind: 'api-gateway', payloadVersion, resource: '$default', stage: '$default' }, ...withPolicies() });
     return;
   }
   const p = joinUrlPath(rawPath);
-  out.routes.push({ path: p, ...(method === undefined ? {} : { method }), event: { kind: 'api-gateway', payloadVersion, resource: p, stage: '$default' } });
+  out.routes.push({ path: p, ...(method === undefined ? {} : { method }), event: { kind: 'api-gateway', payloadVersion, resource: p, stage: '$default' }, ...withPolicies() });
 }
 
 /**

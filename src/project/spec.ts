@@ -5,6 +5,7 @@
  * a loader in this folder that produces a {@link ProjectSpec}; nothing after the loader knows
  * which file a setting came from. Every field says its default.
  */
+import type { ExperimentSpec } from '../traffic/experiments.ts';
 
 /** How a function's entry module is called; each style has one adapter in runtime/adapters/. */
 export type HandlerStyle =
@@ -46,6 +47,18 @@ export interface Limits {
    * instances.
    */
   maxInstances: number;
+  /**
+   * Concurrent invocations of the function across its versions, reserved from the node's total
+   * (`--max-concurrency`): both a cap and a guarantee. Absent: the function shares the
+   * unreserved rest with the others.
+   */
+  reservedConcurrency?: number;
+  /** Concurrent invocations kept warm (started at deploy, never evicted when idle); default 0. */
+  provisionedConcurrency?: number;
+  /** How long an invocation over the reserved or shared cap waits for a slot before 429 (default 0: at once). */
+  queueTimeoutMs?: number;
+  /** Invocations that may wait for a slot at once; more are refused with 429 at once (default 1 000). */
+  maxQueued?: number;
 }
 
 export const DEFAULT_LIMITS: Readonly<Omit<Limits, 'concurrency'>> = Object.freeze({
@@ -90,7 +103,113 @@ export interface RouteSpec {
  * Per-route traffic configuration, whatever config it came from (SAM/serverless authorizers
  * and CORS, outpost.toml `[[route_rules]]`). Each key is compiled by one policy in src/traffic/.
  */
-export interface RoutePolicySpec {}
+export interface RoutePolicySpec {
+  /** API Gateway-style response cache (src/traffic/response-cache.ts). */
+  cache?: ResponseCacheSpec;
+  /** Token-bucket rate limit per client key (src/traffic/rate-limit.ts). */
+  rateLimit?: RateLimitSpec;
+  /** Cross-origin rules; preflights are answered by the gateway (src/traffic/cors.ts). */
+  cors?: CorsSpec;
+  /** A JWT authorizer (src/traffic/jwt.ts). */
+  jwt?: JwtSpec;
+  /** A Lambda REQUEST authorizer: another function of the project decides (src/traffic/lambda-authorizer.ts). */
+  authorizer?: LambdaAuthorizerSpec;
+  /** `x-api-key` required, with a usage plan (src/traffic/api-keys.ts). */
+  apiKey?: ApiKeySpec;
+}
+
+/** Where a credential is read: a request header or a query parameter (API Gateway identity sources). */
+export interface IdentitySource {
+  in: 'header' | 'query';
+  /** Header names lower-case. */
+  name: string;
+}
+
+export interface CorsSpec {
+  /** Origins allowed: exact (`https://app.example.com`), `*`, or `https://*.example.com` (default none). */
+  allowOrigins: string[];
+  /** Methods a preflight may ask for, upper-case; `*` allows any (default `*`). */
+  allowMethods: string[];
+  /** Request headers a preflight may ask for, lower-case; `*` allows any (default none). */
+  allowHeaders: string[];
+  /** Response headers scripts may read (default none). */
+  exposeHeaders: string[];
+  /** Send `access-control-allow-credentials: true` (default false). */
+  allowCredentials: boolean;
+  /** How long browsers cache a preflight, seconds (default: no header). */
+  maxAgeSeconds?: number;
+}
+
+export interface JwtSpec {
+  /** Required `iss`; with `keys: { discover }` also where the JWKS is found (OIDC discovery). */
+  issuer?: string;
+  /** `aud` must contain one of these (default: not checked). */
+  audiences: string[];
+  /** A JWKS URL, the name of a var/secret holding an HMAC secret, or OIDC discovery from the issuer. */
+  keys: { jwksUrl: string } | { secretName: string } | { discover: true };
+  /** Allowed `alg` values (default RS256, ES256, EdDSA with a JWKS; HS256 with a secret). */
+  algorithms: string[];
+  /** Scopes the token must all carry (`scope` or `scp`); a missing one answers 403 (default none). */
+  scopes: string[];
+  /** Tolerance for `exp`/`nbf`, seconds (default 0). */
+  clockSkewSeconds: number;
+  /** Where the token is read (default the Authorization header; a `Bearer ` prefix is removed). */
+  identitySource: IdentitySource;
+  /** After an unknown `kid` refetched the JWKS, no other refetch for this long, seconds (default 30). */
+  jwksCooldownSeconds: number;
+}
+
+export interface LambdaAuthorizerSpec {
+  /** The project function that decides. */
+  function: string;
+  /** Values the request must carry; a missing one answers 401 without invoking. They key the cache. */
+  identitySource: IdentitySource[];
+  /** REQUEST (the request's headers, query…) or TOKEN (REST: one token, `authorizationToken`). */
+  type: 'REQUEST' | 'TOKEN';
+  /** Event shape: '2.0' (HTTP API) or '1.0' (REST). */
+  payloadVersion: '1.0' | '2.0';
+  /** Payload 2.0 answers `{ isAuthorized, context }` instead of an IAM policy (default false from serverless/SAM, as AWS; true in outpost.toml). */
+  simpleResponses: boolean;
+  /** How long an answer is cached per identity, seconds (default 300; 0: not cached). */
+  ttlSeconds: number;
+}
+
+export interface ApiKeySpec {
+  /** Keys declared in config; one without a value is created on the node (`outpost apikeys create`). */
+  keys: Array<{ name: string; value?: string }>;
+  /** Throttle and quota per key on this route (an API Gateway usage plan); absent: unlimited. */
+  usagePlan?: UsagePlanSpec;
+}
+
+export interface UsagePlanSpec {
+  /** Steady requests per second per key, `burst` at once (token bucket). */
+  throttle?: { rate: number; burst: number };
+  /** Requests per key per calendar period (UTC). */
+  quota?: { limit: number; period: 'DAY' | 'WEEK' | 'MONTH' };
+}
+
+export interface ResponseCacheSpec {
+  /** Seconds a stored response is served (1–3600; API Gateway's default 300). */
+  ttlSeconds: number;
+  /** Query parameters that are part of the cache key (default none: other query strings share an entry). */
+  keyQuery: string[];
+  /** Request headers, lower-case, that are part of the cache key (default none). */
+  keyHeaders: string[];
+  /** Statuses that are stored (default [200]). */
+  statuses: number[];
+}
+
+export interface RateLimitSpec {
+  /** Requests a second a key may make on average. */
+  rate: number;
+  /** Requests a key may make at once after idling (default: `rate`, at least 1). */
+  burst: number;
+  /**
+   * What a request is counted by: the client address, a request header, a claim an earlier
+   * authorizer returned, or nothing (`route`: one bucket for every caller, as API Gateway throttles).
+   */
+  key: { by: 'ip' } | { by: 'route' } | { by: 'header'; name: string } | { by: 'claim'; name: string };
+}
 
 /** A binding the function declared; the host serves it, the function sees it on `env`. */
 export type BindingSpec =
@@ -100,7 +219,8 @@ export type BindingSpec =
   | { type: 'd1'; name: string; database: string }
   | { type: 'service'; name: string; service: string }
   | { type: 'workflow'; name: string; stateMachine: string }
-  | { type: 'denokv'; name: string; database: string }; //  Deno.openKv(): one database per function
+  | { type: 'denokv'; name: string; database: string } //  Deno.openKv(): one database per function
+  | { type: 'ratelimit'; name: string; namespace: string; limit: number; periodSeconds: 10 | 60 }; // Workers Rate Limiting
 
 export interface CronTrigger { type: 'cron'; expression: string; timezone?: string }
 export interface QueueTrigger {
@@ -156,6 +276,8 @@ export interface FunctionSpec {
   compatibilityFlags: string[];
   /** Platform facts an adapter needs (Lambda runtime, region…); free-form, set by the loader. */
   platform: Record<string, string>;
+  /** A/B experiments on the function's routes (outpost.toml `[[experiments]]`, traffic/experiments.ts). */
+  experiments?: ExperimentSpec[];
 }
 
 export interface ProjectSpec {

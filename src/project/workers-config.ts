@@ -12,6 +12,7 @@ import { readRouteRules } from './route-rules.ts';
 import type { ProblemList } from './problems.ts';
 import { DEFAULT_LIMITS } from './spec.ts';
 import type { BindingSpec, FunctionSpec, Limits, R2NotificationEvent, RouteSpec, TriggerSpec } from './spec.ts';
+import { readExperiments } from '../traffic/experiments.ts';
 
 export const NAME_PATTERN = /^[a-zA-Z0-9_-]{1,63}$/;
 /** Workers turn Node compatibility on by default from this date on. */
@@ -19,7 +20,7 @@ const NODE_COMPAT_BY_DEFAULT_FROM = '2026-08-04';
 
 const WRANGLER_KEYS = [
   'name', 'main', 'compatibility_date', 'compatibility_flags', 'vars', 'route', 'routes', 'kv_namespaces',
-  'r2_buckets', 'queues', 'd1_databases', 'services', 'triggers', 'limits', 'env', 'node_compat',
+  'r2_buckets', 'queues', 'd1_databases', 'services', 'triggers', 'limits', 'env', 'node_compat', 'ratelimits',
   // accepted and ignored: they concern Cloudflare's account, build or dashboard, not how a function runs
   'account_id', 'workers_dev', 'build', 'dev', 'observability', 'placement', 'rules', 'no_bundle',
   'minify', 'keep_vars', 'logpush', 'tail_consumers', 'upload_source_maps', 'preview_urls', '$schema',
@@ -104,6 +105,10 @@ function readBindings(fields: Fields): { bindings: BindingSpec[]; triggers: Trig
     if (name && service) bindings.push({ type: 'service', name, service });
     svc.reportUnknown();
   }
+  for (const rl of fields.objects('ratelimits')) {
+    const binding = readRateLimit(rl);
+    if (binding) bindings.push(binding);
+  }
   const queues = fields.object('queues');
   if (queues) {
     for (const p of queues.objects('producers')) {
@@ -143,6 +148,25 @@ function readBindings(fields: Fields): { bindings: BindingSpec[]; triggers: Trig
   return { bindings, triggers };
 }
 
+/** `[[ratelimits]] name = "LIMITER", namespace_id = "1001", simple = { limit = 100, period = 60 }` */
+function readRateLimit(rl: Fields): BindingSpec | undefined {
+  const name = rl.string('name', { required: true });
+  const rawId = rl.raw['namespace_id'];
+  rl.accept('namespace_id');
+  const namespace = typeof rawId === 'number' || typeof rawId === 'string' ? String(rawId) : undefined;
+  if (namespace === undefined || !/^[1-9][0-9]*$/.test(namespace)) {
+    rl.problems.error(rl.key('namespace_id'), rawId === undefined ? 'missing; expected a positive integer' : `${JSON.stringify(rawId)} is not a positive integer`, 'choose an integer that names the counters, e.g. namespace_id = "1001"; bindings with the same one share counts');
+  }
+  const simple = rl.object('simple', { required: true });
+  const limit = simple?.number('limit', { required: true, min: 1, integer: true });
+  const period = simple?.number('period', { required: true });
+  if (period !== undefined && period !== 10 && period !== 60) rl.problems.error(simple?.key('period') ?? rl.key('simple.period'), `${period} is not a supported period`, 'use 10 or 60 (seconds)');
+  simple?.reportUnknown(['limit', 'period']);
+  rl.reportUnknown(['name', 'namespace_id', 'simple']);
+  if (!name || namespace === undefined || !/^[1-9][0-9]*$/.test(namespace) || limit === undefined || (period !== 10 && period !== 60)) return undefined;
+  return { type: 'ratelimit', name, namespace, limit, periodSeconds: period };
+}
+
 function readLimits(fields: Fields, format: 'wrangler' | 'outpost'): Limits {
   const limits: Limits = { ...DEFAULT_LIMITS, concurrency: 100 };
   const l = fields.object('limits');
@@ -166,7 +190,18 @@ function readLimits(fields: Fields, format: 'wrangler' | 'outpost'): Limits {
     if (conc !== undefined) limits.concurrency = conc;
     if (idle !== undefined) limits.idleMs = Math.round(idle * 1000);
     if (maxInstances !== undefined) limits.maxInstances = maxInstances;
-    l.reportUnknown(['cpu_ms', 'memory_mb', 'wall_ms', 'startup_ms', 'request_body_mb', 'subrequests', 'concurrency', 'idle_timeout_s', 'max_instances']);
+    const reserved = l.number('reserved_concurrency', { min: 0, max: 100_000, integer: true });
+    const provisioned = l.number('provisioned_concurrency', { min: 0, max: 100_000, integer: true });
+    const queueTimeout = l.number('queue_timeout_ms', { min: 0, max: 900_000, integer: true });
+    const maxQueued = l.number('max_queued', { min: 0, max: 100_000, integer: true });
+    if (reserved !== undefined) limits.reservedConcurrency = reserved;
+    if (provisioned !== undefined) limits.provisionedConcurrency = provisioned;
+    if (queueTimeout !== undefined) limits.queueTimeoutMs = queueTimeout;
+    if (maxQueued !== undefined) limits.maxQueued = maxQueued;
+    if (reserved !== undefined && provisioned !== undefined && provisioned > reserved) {
+      l.problems.error(l.key('provisioned_concurrency'), `provisioned_concurrency (${provisioned}) exceeds reserved_concurrency (${reserved})`, 'provision at most as many as the function may run: lower provisioned_concurrency or raise reserved_concurrency');
+    }
+    l.reportUnknown(['cpu_ms', 'memory_mb', 'wall_ms', 'startup_ms', 'request_body_mb', 'subrequests', 'concurrency', 'idle_timeout_s', 'max_instances', 'reserved_concurrency', 'provisioned_concurrency', 'queue_timeout_ms', 'max_queued']);
   } else {
     l.reportUnknown(['cpu_ms']);
   }
@@ -174,7 +209,7 @@ function readLimits(fields: Fields, format: 'wrangler' | 'outpost'): Limits {
 }
 
 /** Keys an environment does not inherit from the top level (wrangler's non-inheritable keys). */
-const NOT_INHERITED = new Set(['vars', 'define', 'kv_namespaces', 'r2_buckets', 'd1_databases', 'services', 'queues', 'durable_objects', 'analytics_engine_datasets', 'tail_consumers']);
+const NOT_INHERITED = new Set(['vars', 'define', 'ratelimits', 'kv_namespaces', 'r2_buckets', 'd1_databases', 'services', 'queues', 'durable_objects', 'analytics_engine_datasets', 'tail_consumers']);
 
 /** Applies `[env.<name>]` over the top level, as wrangler does: bindings and vars are not inherited. */
 function selectEnvironment(top: Fields, env: string | undefined): Fields {
@@ -286,9 +321,10 @@ export function readWorkersConfig(input: WorkersConfigInput): FunctionSpec | und
   const { bindings, triggers } = readBindings(fields);
   if (input.format === 'outpost') triggers.push(...readKvTriggers(fields), ...readD1Triggers(fields), ...readR2Notifications(fields));
   const limits = readLimits(fields, input.format);
+  const experiments = input.format === 'outpost' ? readExperiments(fields) : [];
   // outpost.toml only: where ctx.passThroughOnException() sends a request whose handler threw.
   const origin = input.format === 'outpost' ? fields.string('origin', { pattern: /^https?:\/\/[^/]+/, patternHint: 'use an http(s) URL such as https://backend.example.com' }) : undefined;
-  fields.reportUnknown(input.format === 'outpost' ? [...WRANGLER_KEYS, 'origin', 'kv_triggers', 'd1_triggers', 'r2_notifications', 'route_rules'] : WRANGLER_KEYS);
+  fields.reportUnknown(input.format === 'outpost' ? [...WRANGLER_KEYS, 'origin', 'kv_triggers', 'd1_triggers', 'r2_notifications', 'route_rules', 'experiments'] : WRANGLER_KEYS);
   if (input.env === undefined) top.accept('env');
 
   let entry: string | undefined;
@@ -317,5 +353,6 @@ export function readWorkersConfig(input: WorkersConfigInput): FunctionSpec | und
     ...(date === undefined ? {} : { compatibilityDate: date }),
     compatibilityFlags: flags,
     platform: origin === undefined ? {} : { origin: origin.replace(/\/$/, '') },
+    ...(experiments.length > 0 ? { experiments } : {}),
   };
 }

@@ -62,8 +62,26 @@ export interface HttpMessage {
   params: Record<string, string>;
   /** What the route's authorizer returned (JWT claims, a Lambda authorizer's context). */
   authorizer?: Record<string, unknown>;
+  /** Set when the invocation is traced: the function's fetches carry this trace onwards. */
+  trace?: TraceContext;
   deadline: number;
 }
+
+/** The trace an invocation belongs to and its handler span, the parent of what the function does. */
+export interface TraceContext {
+  traceId: string;
+  spanId: string;
+  /** False: pass the trace on (flags 00) but time nothing. */
+  sampled: boolean;
+  /** The caller's `tracestate`, passed on unchanged. */
+  tracestate?: string;
+}
+
+/**
+ * The binding name an instance reports its spans (subrequests, binding calls) on, once per
+ * invocation, through the ordinary binding call path.
+ */
+export const TRACE_BINDING = '__outpost_trace';
 
 export type EventKind = 'scheduled' | 'queue' | 'invoke';
 
@@ -73,6 +91,7 @@ export interface EventMessage {
   requestId: string;
   kind: EventKind;
   payload: unknown;
+  trace?: TraceContext;
   deadline: number;
 }
 

@@ -10,6 +10,7 @@ import type { Deployments } from '../control/deployments.ts';
 import type { VersionRecord } from '../control/records.ts';
 import type { Dispatcher, InvocationRecord } from '../dispatch/index.ts';
 import type { Logger } from '../observe/logger.ts';
+import type { ObserveOptions } from '../observe/logs-service.ts';
 import type { Telemetry } from '../observe/telemetry.ts';
 import type { EventKind } from '../runtime/protocol.ts';
 import type { Store } from '../store/types.ts';
@@ -26,6 +27,8 @@ export interface InvokeResult {
   requestId: string;
   result: unknown;
   record: InvocationRecord;
+  /** The version that ran (live's split may pick any of its versions). */
+  version?: number;
 }
 
 export interface NodeContext {
@@ -40,6 +43,10 @@ export interface NodeContext {
   /** Verify SigV4 on the S3 API even in dev (`outpost dev --s3-auth`); serve always verifies. */
   readonly s3Auth?: boolean;
   readonly region: string;
+  /** The node's state directory, when it has one (in-process nodes may not). */
+  readonly stateDir?: string;
+  /** Log retention and price tables (`outpost serve|dev` flags). */
+  readonly observe?: ObserveOptions;
   /** The gateway's URL and, once listening, the AWS API's. */
   readonly urls: { gateway: string; aws?: string };
   /** True when `req` may use the node's private endpoints (a valid bearer token; loopback in dev). */
@@ -49,11 +56,12 @@ export interface NodeContext {
   /** Called after every change of the active set (deploy, rollback, delete). */
   onFunctionsChanged(listener: () => void): () => void;
   /**
-   * Runs an event invocation (cron tick, queue batch, direct invoke) of a function's active
-   * version through dispatch. Rejects with an InvocationError when the function throws or a
+   * Runs an event invocation (cron tick, queue batch, direct invoke) of a function through
+   * dispatch: `options.version` when given (VERSION_NOT_FOUND when it does not exist), else a
+   * version drawn from its `live` alias by weight. Rejects with an InvocationError when the function throws or a
    * limit ends it; `error.userError` carries the function's own error name and message.
    */
-  invoke(functionName: string, kind: EventKind, payload: unknown, options?: { requestId?: string; trigger?: string }): Promise<InvokeResult>;
+  invoke(functionName: string, kind: EventKind, payload: unknown, options?: { requestId?: string; trigger?: string; version?: number }): Promise<InvokeResult>;
 }
 
 /** A request handler that answers (true) or passes (false). */

@@ -17,17 +17,20 @@ import { bearerAuth, createControlApi } from '../control/api.ts';
 import type { InvokeRequest } from '../control/api.ts';
 import { Deployments } from '../control/deployments.ts';
 import { keys } from '../control/records.ts';
-import type { FunctionRecord, VersionRecord } from '../control/records.ts';
+import type { FunctionRecord, SplitEntry, VersionRecord } from '../control/records.ts';
 import { Tokens } from '../control/tokens.ts';
 import { BlankPool, Dispatcher } from '../dispatch/index.ts';
-import type { RunnableVersion } from '../dispatch/index.ts';
+import type { InvokeOptions, RunnableVersion } from '../dispatch/index.ts';
 import { OutpostError } from '../errors.ts';
 import { createGateway, RouteTable, tidyStack } from '../gateway/index.ts';
 import type { AccessRecord, RouteTarget } from '../gateway/index.ts';
 import type { Logger } from '../observe/logger.ts';
-import { outcomeOf, Telemetry } from '../observe/telemetry.ts';
-import type { Outcome, Trigger } from '../observe/telemetry.ts';
-import type { RouteSpec } from '../project/spec.ts';
+import { derivedFields, outcomeOf, Telemetry } from '../observe/telemetry.ts';
+import type { ObserveOptions } from '../observe/logs-service.ts';
+import { StackMapper } from '../observe/source-map.ts';
+import { accessTiming, handlerContext, keepTrace, serviceTrace, TraceSampler } from '../observe/tracing.ts';
+import type { InvocationEvent, Outcome, Trigger } from '../observe/telemetry.ts';
+import type { Limits, RouteSpec } from '../project/spec.ts';
 import type { Instance, InvocationError } from '../runtime/instance.ts';
 import type { Store } from '../store/types.ts';
 import { BufferSink } from './buffer-sink.ts';
@@ -37,6 +40,9 @@ import type { AwsApi } from '../aws/index.ts';
 import type { ActiveFunction, AwsService, GatewayHook, NodeContext, RunningService } from './context.ts';
 import { SERVICES } from './services.ts';
 import { compilePolicies, nodeState } from '../traffic/index.ts';
+import type { RoutePolicy } from '../traffic/index.ts';
+import { aliasesOf, chooseVersion, LIVE, primaryVersion, servedVersions, versionPolicy } from '../traffic/versions.ts';
+import { experimentPolicy, experimentVersions } from '../traffic/experiments.ts';
 import type { PolicyNode } from '../traffic/index.ts';
 
 export interface NodeOptions {
@@ -60,6 +66,14 @@ export interface NodeOptions {
   stateDir?: string;
   /** Bytes the Cache API may hold on this node (default 256 MiB); least recently used entries go first. */
   cacheMaxBytes?: number;
+  /** Concurrent invocations on this node, reserved and shared (default 1 000; `--max-concurrency`). */
+  maxConcurrency?: number;
+  /** Log retention and price tables for the logs and usage capability. */
+  observe?: ObserveOptions;
+  /** Invocation records, logs, metrics and traces (default on); off leaves the hot path bare (`--telemetry off`). */
+  telemetry?: boolean;
+  /** New traces recorded per second at most (default 50; OUTPOST_TRACES_PER_SECOND); see TraceSampler. */
+  tracesPerSecond?: number;
 }
 
 export interface OutpostNode {
@@ -74,15 +88,28 @@ export interface OutpostNode {
   close(): Promise<void>;
 }
 
-interface Active {
-  fn: FunctionRecord;
+interface ServedVersion {
   version: VersionRecord;
   runnable: RunnableVersion;
+}
+
+interface Active {
+  fn: FunctionRecord;
+  /** The primary version of `live` (fn.active). */
+  version: VersionRecord;
+  runnable: RunnableVersion;
+  /** Every version an alias points at, registered with dispatch. */
+  served: Map<number, ServedVersion>;
   /** Changes whenever the function's stored secrets change. */
   secretsFingerprint: string;
 }
 
 const TRIGGERS = new Set<string>(['http', 'cron', 'queue', 'object', 'kv', 'd1', 'async', 'workflow', 'invoke', 'service']);
+
+function sameSet(a: Iterable<number>, b: ReadonlySet<number>): boolean {
+  const left = new Set(a);
+  return left.size === b.size && [...left].every((v) => b.has(v));
+}
 
 /** The trigger an event invocation reports: what the caller named, else what its kind implies. */
 function triggerOf(kind: string): Trigger {
@@ -92,8 +119,14 @@ function triggerOf(kind: string): Trigger {
 
 export async function startNode(options: NodeOptions): Promise<OutpostNode> {
   const { store, logger, dev } = options;
-  const telemetry = new Telemetry();
+  const telemetry = new Telemetry({ enabled: options.telemetry !== false });
+  const sampler = new TraceSampler(options.tracesPerSecond ?? 50);
   if (!logger.quiet) telemetry.add(logger);
+  /** Error stacks as the user's source lines, for logs and dev error bodies. */
+  const stacks = new StackMapper();
+  const mapStack = (stack: string | undefined, sourceRoot: string | undefined): string | undefined => stacks.map(tidyStack(stack, [sourceRoot]));
+  /** Size of an event's payload or result as JSON, for metering. */
+  const jsonBytes = (value: unknown): number => (value === undefined ? 0 : Buffer.byteLength(JSON.stringify(value) ?? ''));
   const host = options.host ?? '127.0.0.1';
   const region = options.region ?? 'local';
   const cache = new NodeCache(options.cacheMaxBytes === undefined ? {} : { maxBytes: options.cacheMaxBytes });
@@ -109,6 +142,7 @@ export async function startNode(options: NodeOptions): Promise<OutpostNode> {
       log: (fn, version, requestId, level, message) => telemetry.console({ time: Date.now(), function: fn, version, requestId, level, message: redact(message, redactions.get(fn) ?? []) }),
       limit: (fn, version, code) => logger.system('warn', `${fn}@${version}: instance stopped (${code})`),
     },
+    ...(options.maxConcurrency === undefined ? {} : { totalConcurrency: options.maxConcurrency }),
   });
   const server: Server = createServer({ requestTimeout: 300_000, headersTimeout: 20_000, keepAliveTimeout: 5_000 });
   let port = options.port ?? 8787;
@@ -128,6 +162,7 @@ export async function startNode(options: NodeOptions): Promise<OutpostNode> {
     const requestId = crypto.randomUUID();
     const time = Date.now();
     const started = performance.now();
+    const trace = telemetry.wantsSpans ? serviceTrace(request.headers) : undefined;
     const { record } = await dispatcher.http(
       a.runnable.key,
       {
@@ -140,14 +175,22 @@ export async function startNode(options: NodeOptions): Promise<OutpostNode> {
         meta: { ip: '127.0.0.1', cf: { colo: region } },
         event: { kind: 'fetch' },
         params: {},
+        ...(trace ? { trace: handlerContext(trace) } : {}),
       },
       sink,
     );
+    if (trace) trace.dispatchTo = performance.now() - started;
     const head = await sink.response;
     // Logged when the callee's invocation is over, body included.
     void record.then(
       (r) => {
-        if (telemetry.wantsInvocations) telemetry.invocation({ time, requestId, trigger: 'service', method: request.method, path: new URL(request.url).pathname, function: name, version: a.version.version, memoryMb: a.runnable.limits.memoryMb, status: head.status, outcome: 'ok', durationMs: performance.now() - started, cpuMs: r.cpuMs, coldStart: r.coldStart });
+        const durationMs = performance.now() - started;
+        if (trace && (trace.sampled || r.coldStart)) {
+          const dispatch = { from: 0, to: trace.dispatchTo ?? 0, ...(r.coldStart ? { coldStartMs: r.startMs } : {}) };
+          const { traceId, parentSpanId, spanId, handlerSpanId } = trace;
+          telemetry.trace({ traceId, ...(parentSpanId ? { parentSpanId } : {}), spanId, handlerSpanId, requestId, function: name, version: a.version.version, method: request.method, path: new URL(request.url).pathname, status: head.status, outcome: 'ok', start: time, durationMs, dispatch });
+        }
+        if (telemetry.wantsInvocations) telemetry.invocation({ time, requestId, ...(trace ? { traceId: trace.traceId } : {}), trigger: 'service', method: request.method, path: new URL(request.url).pathname, function: name, version: a.version.version, memoryMb: a.runnable.limits.memoryMb, status: head.status, outcome: 'ok', durationMs, cpuMs: r.cpuMs, coldStart: r.coldStart, ...(r.coldStart ? { startMs: r.startMs } : {}), maxMemoryMB: r.maxMemoryMB, bytesIn: request.body?.byteLength ?? 0, ...derivedFields('ok', durationMs) });
       },
       () => undefined,
     );
@@ -156,6 +199,7 @@ export async function startNode(options: NodeOptions): Promise<OutpostNode> {
 
   const runnable = (record: VersionRecord, bundlePath: string, stored: Record<string, string> = {}): RunnableVersion => {
     const m = record.manifest;
+    void stacks.prepare(record.digest, () => store.blobs.localPath(keys.sourceMap(record.digest)));
     // Stored secrets (outpost secret put) override .dev.vars ones of the same name.
     redactions.set(record.function, redactionList(m.secrets, stored));
     return {
@@ -163,7 +207,7 @@ export async function startNode(options: NodeOptions): Promise<OutpostNode> {
       functionName: record.function,
       version: record.version,
       limits: m.limits,
-      bindings: hostBindings(m.bindings, { store, now: Date.now, invokeHttp, cache }),
+      bindings: hostBindings(m.bindings, { store, now: Date.now, invokeHttp, cache, telemetry }),
       load: {
         functionName: record.function,
         version: record.version,
@@ -189,13 +233,40 @@ export async function startNode(options: NodeOptions): Promise<OutpostNode> {
 
   /** Instances that proved a version during deploy, handed to dispatch when it goes live. */
   const probed = new Map<string, Instance>();
+  /**
+   * Reservations of versions proved but not yet live, so that two functions of one deploy
+   * cannot together reserve more than the node has. An entry leaves when its version is live,
+   * or after a minute (its deploy failed).
+   */
+  const pendingReservations = new Map<string, { version: number; reserved: number; at: number }>();
+  const reservationsPending = (): Map<string, number> => {
+    const out = new Map<string, number>();
+    for (const [fn, p] of pendingReservations) if (Date.now() - p.at < 60_000) out.set(fn, p.reserved);
+    return out;
+  };
   const deployments = new Deployments(store, async (record, bundlePath) => {
+    const limits = record.manifest.limits;
+    // Refused before anything starts: the deploy changes nothing.
+    dispatcher.checkReservation(record.function, limits.reservedConcurrency, reservationsPending());
     const candidate = runnable(record, bundlePath, (await vault.values(record.function)).values);
     try {
-      probed.set(candidate.key, await dispatcher.probe(candidate));
+      const instance = await dispatcher.probe(candidate);
+      const provisioned = limits.provisionedConcurrency ?? 0;
+      if (provisioned > 0) {
+        // Provisioned concurrency is warm before the pointer moves: the first requests of the new
+        // version find loaded instances. One instance serves `concurrency` invocations at once.
+        dispatcher.register(candidate);
+        dispatcher.adopt(candidate.key, instance);
+        await dispatcher.provision(candidate.key, Math.ceil(provisioned / limits.concurrency));
+        // A version that never goes live (its deploy failed later) does not keep them forever.
+        setTimeout(() => {
+          if (![...active.values()].some((a) => [...a.served.values()].some((s) => s.runnable.key === candidate.key))) dispatcher.retire(candidate.key);
+        }, 60_000).unref();
+      } else probed.set(candidate.key, instance);
+      if (limits.reservedConcurrency !== undefined) pendingReservations.set(record.function, { version: record.version, reserved: limits.reservedConcurrency, at: Date.now() });
     } catch (error) {
       const e = error as InvocationError;
-      const where = tidyStack(e.userError?.stack, [record.sourceRoot]);
+      const where = mapStack(e.userError?.stack, record.sourceRoot);
       throw new OutpostError('DEPLOY_FAILED', `${record.function} failed to start: ${e.userError ? `${e.userError.name}: ${e.userError.message}` : e.message}`, {
         status: 400,
         fault: 'user',
@@ -207,8 +278,10 @@ export async function startNode(options: NodeOptions): Promise<OutpostNode> {
   const tokens = new Tokens(store.meta);
 
   let active = new Map<string, Active>();
+  /** Versions no alias points at, loaded because a caller named them (Lambda `Qualifier`), by key. */
+  const onDemand = new Map<string, ServedVersion>();
   let table = new RouteTable<RouteTarget>([]);
-  const policyNode: PolicyNode = { state: nodeState(), invoke: (...args) => invokeEvent(...args), now: Date.now };
+  const policyNode: PolicyNode = { state: nodeState(), invoke: (...args) => invokeEvent(...args), now: Date.now, verifyToken: (token) => tokens.verify(token), meta: store.meta };
 
   const buildRoutes = (): RouteTable<RouteTarget> => {
     const entries: Array<{ target: RouteTarget; route: RouteSpec }> = [];
@@ -225,14 +298,32 @@ export async function startNode(options: NodeOptions): Promise<OutpostNode> {
       };
       // Azure matches its routes in any case; its loader says so in platform.caseInsensitiveRoutes.
       const anyCase = m.platform['caseInsensitiveRoutes'] === 'true';
+      // With more than one version served, a policy picks one per request (split, affinity, override).
+      const servedKeys = new Map([...a.served].map(([v, s]) => [v, s.runnable.key]));
+      const choose = (split: readonly SplitEntry[]): RoutePolicy[] =>
+        servedKeys.size > 1 ? [versionPolicy({ functionName: a.fn.name, split, served: servedKeys, verifyToken: (token) => tokens.verify(token) })] : [];
+      const aliases = aliasesOf(a.fn);
+      const live = choose(aliases.get(LIVE)?.versions ?? []);
+      // A/B experiments come after the split, so a variant's own version wins over it.
+      if (m.experiments && m.experiments.length > 0) live.push(experimentPolicy({ experiments: m.experiments, served: servedKeys }));
+      const withLive = (t: RouteTarget): RouteTarget => (live.length === 0 ? t : { ...t, policies: [...(t.policies ?? []), ...live] });
       for (const route of m.routes) {
-        const policies = compilePolicies({ functionName: a.fn.name, manifest: m, route, node: policyNode });
-        entries.push({ target: policies.length > 0 ? { ...target, policies } : target, route: anyCase ? { ...route, caseInsensitive: true } : route });
+        const policies = compilePolicies({ functionName: a.fn.name, manifest: m, route, node: policyNode, env: a.runnable.load.vars });
+        entries.push({ target: withLive(policies.length > 0 ? { ...target, policies } : target), route: anyCase ? { ...route, caseInsensitive: true } : route });
       }
       // Every function is reachable under /<name>/ with the prefix removed.
-      entries.push({ target, route: { path: `/${a.fn.name}/*`, stripPrefix: `/${a.fn.name}`, event: { kind: 'fetch' } } });
-      // Routes that only carry rules (outpost.toml [[route_rules]]) do not count as the function's own.
-      if (m.routes.every((r) => r.policies !== undefined)) withoutRoutes.push(a);
+      entries.push({ target: withLive(target), route: { path: `/${a.fn.name}/*`, stripPrefix: `/${a.fn.name}`, event: { kind: 'fetch' } } });
+      // …and each other alias under /<name>@<alias>/, for testing a version before it goes live.
+      for (const [alias, record] of aliases) {
+        const primary = a.served.get(primaryVersion(record.versions));
+        if (alias === LIVE || !primary) continue;
+        const policies = choose(record.versions);
+        const aliasTarget: RouteTarget = { ...target, versionKey: primary.runnable.key, version: primary.version.version, ...(policies.length > 0 ? { policies } : {}) };
+        entries.push({ target: aliasTarget, route: { path: `/${a.fn.name}@${alias}/*`, stripPrefix: `/${a.fn.name}@${alias}`, event: { kind: 'fetch' } } });
+      }
+      // Routes that only carry rules (outpost.toml [[route_rules]]) do not count as the function's own;
+      // API Gateway routes with authorizers or CORS do (a catch-all would bypass their auth).
+      if (m.routes.every((r) => r.policies !== undefined && r.event.kind === 'fetch')) withoutRoutes.push(a);
     }
     // In dev, a lone function without routes also answers at the root, as `wrangler dev` does.
     const only = withoutRoutes[0];
@@ -256,33 +347,62 @@ export async function startNode(options: NodeOptions): Promise<OutpostNode> {
         if (existing) next.set(fn.name, { ...existing, fn });
         continue;
       }
-      if (existing && existing.fn.active === fn.active && existing.secretsFingerprint === secrets.fingerprint) {
+      // Every version an alias or an experiment of live points at is registered; the route
+      // table decides who gets which.
+      const wanted = servedVersions(fn);
+      const sameSecrets = existing?.secretsFingerprint === secrets.fingerprint;
+      if (existing && sameSecrets && existing.fn.active === fn.active && sameSet(existing.served.keys(), new Set([...wanted, ...experimentVersions(existing.version.manifest.experiments)]))) {
         next.set(fn.name, { ...existing, fn });
         continue;
       }
-      const version = await store.meta.get<VersionRecord>(keys.version(fn.name, fn.active));
-      const path = version && (await store.blobs.localPath(keys.bundle(version.value.digest)));
-      if (!version || !path) {
-        logger.system('error', `cannot serve ${fn.name}@${fn.active}: its version record or bundle is missing`);
+      const served = new Map<number, ServedVersion>();
+      const serve = async (v: number): Promise<void> => {
+        const old = existing?.served.get(v);
+        if (served.has(v)) return;
+        if (old && sameSecrets) {
+          served.set(v, old);
+          return;
+        }
+        const version = await store.meta.get<VersionRecord>(keys.version(fn.name, v));
+        const path = version && (await store.blobs.localPath(keys.bundle(version.value.digest)));
+        if (!version || !path) {
+          logger.system('error', `cannot serve ${fn.name}@${v}: its version record or bundle is missing`);
+          return;
+        }
+        const r = runnable(version.value, path, secrets.values);
+        // A secret changed: the running instances hold the old values, so they stop taking new
+        // work (in-flight invocations finish) and the next invocation starts a fresh instance.
+        if (old) dispatcher.retire(r.key);
+        dispatcher.register(r);
+        const instance = probed.get(r.key);
+        if (instance) {
+          probed.delete(r.key);
+          dispatcher.adopt(r.key, instance);
+        }
+        served.set(v, { version: version.value, runnable: r });
+      };
+      for (const v of wanted) await serve(v);
+      for (const v of experimentVersions(served.get(fn.active)?.version.manifest.experiments)) await serve(v);
+      const primary = served.get(fn.active);
+      if (!primary) {
+        if (existing) next.set(fn.name, existing);
         continue;
       }
-      const r = runnable(version.value, path, secrets.values);
-      // A secret changed: the running instances hold the old values, so they stop taking new
-      // work (in-flight invocations finish) and the next invocation starts a fresh instance.
-      if (existing && existing.runnable.key === r.key) dispatcher.retire(r.key);
-      dispatcher.register(r);
-      const instance = probed.get(r.key);
-      if (instance) {
-        probed.delete(r.key);
-        dispatcher.adopt(r.key, instance);
-      }
-      next.set(fn.name, { fn, version: version.value, runnable: r, secretsFingerprint: secrets.fingerprint });
+      next.set(fn.name, { fn, version: primary.version, runnable: primary.runnable, served, secretsFingerprint: secrets.fingerprint });
     }
     const previous = active;
     active = next;
+    for (const [fn, p] of pendingReservations) if (next.get(fn)?.served.has(p.version)) pendingReservations.delete(fn);
+    // A function's reserved concurrency is its live version's, whatever else is registered.
+    for (const a of next.values()) dispatcher.reserve(a.fn.name, a.runnable.limits.reservedConcurrency);
     table = buildRoutes();
     // In-flight requests keep their instances; retired versions stop when those finish.
-    for (const [name, a] of previous) if (next.get(name)?.runnable.key !== a.runnable.key) dispatcher.retire(a.runnable.key);
+    const stillServed = new Set<string>();
+    for (const a of next.values()) for (const s of a.served.values()) stillServed.add(s.runnable.key);
+    for (const a of previous.values()) for (const s of a.served.values()) if (!stillServed.has(s.runnable.key)) dispatcher.retire(s.runnable.key);
+    // Versions loaded for one call (a Lambda qualifier) are loaded afresh after any change.
+    for (const [key, s] of onDemand) if (!stillServed.has(key)) dispatcher.retire(s.runnable.key);
+    onDemand.clear();
     for (const listener of changeListeners) listener();
   };
   const changeListeners = new Set<() => void>();
@@ -293,22 +413,58 @@ export async function startNode(options: NodeOptions): Promise<OutpostNode> {
   store.meta.watch(SecretVault.prefix, () => void resync());
   await resync();
 
+  /**
+   * The version an invocation of `a` runs: `version` when the caller named one (loaded on demand
+   * when no alias serves it), else one drawn from live's split by weight (events carry no
+   * client to keep affinity with).
+   */
+  const versionFor = async (a: Active, version?: number): Promise<ServedVersion> => {
+    const live = aliasesOf(a.fn).get(LIVE)?.versions ?? [];
+    const wanted = version ?? (live.length > 1 ? chooseVersion(live, Math.random() * 100) : a.fn.active);
+    const known = a.served.get(wanted) ?? onDemand.get(`${a.fn.name}@${wanted}`);
+    if (known) return known;
+    const record = await store.meta.get<VersionRecord>(keys.version(a.fn.name, wanted));
+    const path = record && (await store.blobs.localPath(keys.bundle(record.value.digest)));
+    if (!record || !path) throw new OutpostError('VERSION_NOT_FOUND', `${a.fn.name} has no version ${wanted}`, { status: 404, fault: 'user', hint: `outpost versions ${a.fn.name} lists them` });
+    const r = runnable(record.value, path, (await vault.values(a.fn.name)).values);
+    dispatcher.register(r);
+    const loaded = { version: record.value, runnable: r };
+    onDemand.set(r.key, loaded);
+    return loaded;
+  };
+
+  /**
+   * Event sources (queues, async invocations, cron, change feeds, workflows) wait for a slot
+   * when the function is at its concurrency cap, rather than fail: there is no caller to answer
+   * 429 to. The wait is the function's wall time, at most 30 s, so that wait and run fit in the
+   * lease (wall time + 30 s) of the message being delivered. Synchronous callers (Invoke,
+   * service bindings) follow the function's limits.
+   */
+  const admissionOf = (trigger: Trigger, limits: Limits): InvokeOptions | undefined =>
+    trigger === 'invoke' || trigger === 'service' || trigger === 'http' ? undefined : { queueTimeoutMs: Math.min(30_000, limits.wallMs) };
+
   const invokeEvent: NodeContext['invoke'] = async (name, kind, payload, opts = {}) => {
     const a = active.get(name);
     if (!a) throw new OutpostError('FUNCTION_NOT_FOUND', `no function named ${name}`, { status: 404, fault: 'user' });
+    const chosen = await versionFor(a, opts.version);
     const requestId = opts.requestId ?? crypto.randomUUID();
     const time = Date.now();
     const started = performance.now();
-    const base = { time, requestId, trigger: triggerOf(opts.trigger ?? kind), function: name, version: a.version.version, memoryMb: a.runnable.limits.memoryMb };
+    const base = { time, requestId, trigger: triggerOf(opts.trigger ?? kind), function: name, version: chosen.version.version, memoryMb: chosen.runnable.limits.memoryMb };
     try {
-      const { result, record } = await dispatcher.event(a.runnable.key, kind, payload, requestId);
-      if (telemetry.wantsInvocations) telemetry.invocation({ ...base, status: 200, outcome: 'ok', durationMs: performance.now() - started, cpuMs: record.cpuMs, coldStart: record.coldStart, ...(record.coldStart ? { startMs: record.startMs } : {}) });
-      return { requestId, result, record };
+      const { result, record } = await dispatcher.event(chosen.runnable.key, kind, payload, requestId, admissionOf(base.trigger, chosen.runnable.limits));
+      if (telemetry.wantsInvocations) {
+        const durationMs = performance.now() - started;
+        telemetry.invocation({ ...base, status: 200, outcome: 'ok', durationMs, cpuMs: record.cpuMs, coldStart: record.coldStart, ...(record.coldStart ? { startMs: record.startMs } : {}), maxMemoryMB: record.maxMemoryMB, bytesIn: jsonBytes(payload), bytesOut: jsonBytes(result), ...derivedFields('ok', durationMs) });
+      }
+      return { requestId, result, record, version: chosen.version.version };
     } catch (error) {
       const e = error as InvocationError;
       if (telemetry.wantsInvocations) {
-        const stack = tidyStack(e.userError?.stack, [a.version.sourceRoot]);
-        telemetry.invocation({ ...base, status: e.status ?? 500, outcome: outcomeOf(e.code ?? 'ERROR'), durationMs: performance.now() - started, error: { code: e.code ?? 'ERROR', message: hide(name, e.message), ...(stack ? { stack: hide(name, stack) } : {}) } });
+        const stack = mapStack(e.userError?.stack, chosen.version.sourceRoot);
+        const outcome = outcomeOf(e.code ?? 'ERROR');
+        const durationMs = performance.now() - started;
+        telemetry.invocation({ ...base, status: e.status ?? 500, outcome, durationMs, bytesIn: jsonBytes(payload), ...derivedFields(outcome, durationMs), error: { code: e.code ?? 'ERROR', message: hide(name, e.message), ...(stack ? { stack: hide(name, stack) } : {}) } });
       }
       throw error;
     }
@@ -327,11 +483,19 @@ export async function startNode(options: NodeOptions): Promise<OutpostNode> {
     for (const [k, v] of Object.entries(r.headers ?? {})) headers.push(k.toLowerCase(), v);
     const bytes = r.body === undefined ? undefined : new TextEncoder().encode(r.body);
     const sink = new BufferSink();
+    const chosen = await versionFor(a);
+    const method = (r.method ?? (bytes ? 'POST' : 'GET')).toUpperCase();
+    const time = Date.now();
+    const started = performance.now();
+    const report = (status: number, outcome: Outcome, extra: Partial<InvocationEvent>): void => {
+      const durationMs = performance.now() - started;
+      if (telemetry.wantsInvocations) telemetry.invocation({ time, requestId, trigger: 'invoke', method, path: r.path ?? '/', function: name, version: chosen.version.version, memoryMb: chosen.runnable.limits.memoryMb, status, outcome, durationMs, bytesIn: bytes?.byteLength ?? 0, ...derivedFields(outcome, durationMs), ...extra });
+    };
     const { record } = await dispatcher.http(
-      a.runnable.key,
+      chosen.runnable.key,
       {
         requestId,
-        method: (r.method ?? (bytes ? 'POST' : 'GET')).toUpperCase(),
+        method,
         url: `http://${name}.invoke${r.path ?? '/'}`,
         headers,
         body: bytes ? 'inline' : 'none',
@@ -342,14 +506,25 @@ export async function startNode(options: NodeOptions): Promise<OutpostNode> {
       },
       sink,
     );
-    const response = await sink.done;
-    await record;
+    let response: Awaited<typeof sink.done>;
+    try {
+      response = await sink.done;
+    } catch (error) {
+      const e = error as InvocationError;
+      const stack = mapStack(e.userError?.stack, chosen.version.sourceRoot);
+      report(e.status, outcomeOf(e.code), { error: { code: e.code, message: hide(name, e.message), ...(stack ? { stack: hide(name, stack) } : {}) } });
+      throw error;
+    }
+    const done = await record;
+    report(response.status, 'ok', { cpuMs: done.cpuMs, coldStart: done.coldStart, ...(done.coldStart ? { startMs: done.startMs } : {}), maxMemoryMB: done.maxMemoryMB, bytesOut: Buffer.byteLength(response.body) });
     return { requestId, ...response };
   };
 
   const runtimeOf = (name: string): { instances: number; inFlight: number } => {
     const a = active.get(name);
-    return a ? dispatcher.stats(a.runnable.key) : { instances: 0, inFlight: 0 };
+    if (!a) return { instances: 0, inFlight: 0 };
+    const { instances, inFlight } = dispatcher.stats(a.runnable.key);
+    return { instances, inFlight };
   };
   const controlRoutes: GatewayHook[] = [secretsApi(vault), d1Api(store.sql), kvApi(store)];
   const runControlRoutes: GatewayHook = async (req, res, requestId) => {
@@ -364,10 +539,13 @@ export async function startNode(options: NodeOptions): Promise<OutpostNode> {
     return false;
   };
   const access = (r: AccessRecord): void => {
+    if (r.trace && telemetry.wantsSpans && keepTrace(r, r.trace)) telemetry.trace(accessTiming(r, r.trace));
     if (!telemetry.wantsInvocations) return;
     // The log always carries the user's stack (operators need it); responses carry it only in dev.
-    const stack = r.error && 'userError' in r.error ? tidyStack((r.error as InvocationError).userError?.stack, [r.target?.sourceRoot]) : undefined;
-    telemetry.invocation({
+    const stack = r.error && 'userError' in r.error ? mapStack((r.error as InvocationError).userError?.stack, r.target?.sourceRoot) : undefined;
+    // Built by assignment: this runs for every request, and spreads of optional parts allocate.
+    const { level, billedDurationMs } = derivedFields(r.outcome, r.durationMs);
+    const event: InvocationEvent = {
       time: r.time,
       requestId: r.requestId,
       trigger: 'http',
@@ -376,10 +554,29 @@ export async function startNode(options: NodeOptions): Promise<OutpostNode> {
       status: r.status,
       outcome: r.outcome,
       durationMs: r.durationMs,
-      ...(r.target ? { function: r.target.functionName, version: r.target.version, memoryMb: r.target.limits.memoryMb } : {}),
-      ...(r.invocation ? { cpuMs: r.invocation.cpuMs, coldStart: r.invocation.coldStart, ...(r.invocation.coldStart ? { startMs: r.invocation.startMs } : {}) } : {}),
-      ...(r.error && r.outcome !== 'no-route' ? { error: { code: r.error.code, message: hide(r.target?.functionName, r.error.message), ...(stack ? { stack: hide(r.target?.functionName, stack) } : {}) } } : {}),
-    });
+      level,
+      billedDurationMs,
+      bytesIn: r.bytesIn,
+      bytesOut: r.bytesOut,
+    };
+    if (r.trace) event.traceId = r.trace.traceId;
+    if (r.target) {
+      event.function = r.target.functionName;
+      event.version = r.target.version;
+      event.memoryMb = r.target.limits.memoryMb;
+    }
+    if (r.experiments) event.experiments = r.experiments;
+    if (r.invocation) {
+      event.cpuMs = r.invocation.cpuMs;
+      event.coldStart = r.invocation.coldStart;
+      event.maxMemoryMB = r.invocation.maxMemoryMB;
+      if (r.invocation.coldStart) event.startMs = r.invocation.startMs;
+    }
+    if (r.error && r.outcome !== 'no-route') {
+      const fn = r.target?.functionName;
+      event.error = { code: r.error.code, message: hide(fn, r.error.message), ...(stack ? { stack: hide(fn, stack) } : {}) };
+    }
+    telemetry.invocation(event);
   };
   const gatewayRoutes = new Map<string, GatewayHook>();
   const byPath: GatewayHook = (req, res, requestId) => {
@@ -398,6 +595,8 @@ export async function startNode(options: NodeOptions): Promise<OutpostNode> {
       control,
       preRoute: () => (gatewayRoutes.size > 0 ? byPath : undefined),
       access,
+      mapStack: (stack, target) => mapStack(stack, target.sourceRoot),
+      tracing: () => (telemetry.wantsSpans ? sampler : undefined),
     }),
   );
   await new Promise<void>((resolve, reject) => {
@@ -406,8 +605,10 @@ export async function startNode(options: NodeOptions): Promise<OutpostNode> {
   });
   port = (server.address() as AddressInfo).port;
   for (const a of active.values()) {
-    a.runnable.load.egress.denyHosts = denyHosts();
-    a.runnable.load.host.gatewayUrl = `http://${host}:${port}`;
+    for (const { runnable: r } of a.served.values()) {
+      r.load.egress.denyHosts = denyHosts();
+      r.load.host.gatewayUrl = `http://${host}:${port}`;
+    }
   }
 
   const ctx: NodeContext = {
@@ -419,6 +620,8 @@ export async function startNode(options: NodeOptions): Promise<OutpostNode> {
     dev,
     ...(options.s3Auth ? { s3Auth: true } : {}),
     region,
+    ...(options.stateDir ? { stateDir: options.stateDir } : {}),
+    ...(options.observe ? { observe: options.observe } : {}),
     authorize: bearerAuth(tokens, dev),
     urls: { gateway: `http://${host}:${port}`, ...(awsApi ? { aws: awsApi.url } : {}) },
     functions: () => {
@@ -439,7 +642,8 @@ export async function startNode(options: NodeOptions): Promise<OutpostNode> {
     for (const route of r.gatewayRoutes ?? []) for (const path of route.paths) gatewayRoutes.set(path, route.handle);
     controlRoutes.push(...(r.controlRoutes ?? []));
     pages.push(...(r.pages ?? []));
-    awsServices.push(...(r.aws ?? []));
+    // S3 API requests count towards outpost_s3_operations_total, by HTTP method.
+    for (const aws of r.aws ?? []) awsServices.push(aws.name === 's3' ? { ...aws, handle: (req, res, url) => (telemetry.operation('s3', (req.method ?? 'GET').toLowerCase()), aws.handle(req, res, url)) } : aws);
   }
   await blanks.warm();
 

@@ -14,5 +14,10 @@ import { asyncService } from '../events/async.ts';
 import { kvChangesService } from '../events/kv-changes.ts';
 import { objectChangesService } from '../events/object-changes.ts';
 import { d1ChangesService } from '../events/d1-changes.ts';
+import { apiKeysService } from '../traffic/api-keys.ts';
+import { logsService } from '../observe/logs-service.ts';
+import { rolloutService } from '../traffic/rollout.ts';
+import { metricsService } from '../observe/metrics-service.ts';
+import { dashboardService } from '../observe/dashboard-service.ts';
 
-export const SERVICES: NodeService[] = [lambdaService, workflowsService, queuesService, asyncService, kvChangesService, d1ChangesService, objectChangesService, cronService, sqsService, s3Service];
+export const SERVICES: NodeService[] = [logsService, lambdaService, workflowsService, queuesService, asyncService, kvChangesService, d1ChangesService, objectChangesService, apiKeysService, cronService, sqsService, s3Service, metricsService, dashboardService, rolloutService];

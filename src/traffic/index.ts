@@ -7,7 +7,14 @@
 import type { FunctionManifest } from '../control/records.ts';
 import type { NodeContext } from '../server/context.ts';
 import type { RouteSpec } from '../project/spec.ts';
+import type { MetaStore } from '../store/types.ts';
+import { apiKeyFactory } from './api-keys.ts';
 import type { RoutePolicy } from './policy.ts';
+import { corsFactory } from './cors.ts';
+import { jwtFactory } from './jwt.ts';
+import { lambdaAuthorizerFactory } from './lambda-authorizer.ts';
+import { rateLimitPolicy } from './rate-limit.ts';
+import { responseCachePolicy } from './response-cache.ts';
 
 export type { PolicyDecision, PolicyReply, PolicyRequest, RoutePolicy } from './policy.ts';
 
@@ -21,6 +28,10 @@ export interface PolicyNode {
   /** Invokes a function (Lambda authorizers). */
   invoke: NodeContext['invoke'];
   now(): number;
+  /** The node's meta store (API keys created on the node); absent in unit tests. */
+  meta?: MetaStore;
+  /** True when `token` is one of the node's control API tokens (who may invalidate cached responses). */
+  verifyToken?(token: string): Promise<boolean>;
 }
 
 export interface PolicyScope {
@@ -28,12 +39,14 @@ export interface PolicyScope {
   manifest: FunctionManifest;
   route: RouteSpec;
   node: PolicyNode;
+  /** The function's vars and secrets as it sees them (stored secrets included): where a JWT authorizer's HMAC secret is read. */
+  env?: Readonly<Record<string, string>>;
 }
 
 export type PolicyFactory = (scope: PolicyScope) => RoutePolicy | undefined;
 
 /** In the order they run on a request. */
-export const POLICY_FACTORIES: PolicyFactory[] = [];
+export const POLICY_FACTORIES: PolicyFactory[] = [corsFactory, jwtFactory, lambdaAuthorizerFactory, apiKeyFactory, rateLimitPolicy, responseCachePolicy];
 
 /** The policies `route` configures, in order; empty for a route that configures none. */
 export function compilePolicies(scope: PolicyScope): RoutePolicy[] {

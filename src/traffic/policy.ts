@@ -44,6 +44,10 @@ export interface PolicyPass {
   /** What an API Gateway-style authorizer returned, for the Lambda event's requestContext.authorizer. */
   authorizer?: Record<string, unknown>;
   onResponse?: ResponseObserver;
+  /** Dispatch to this version of the function instead of the route's (version splits, overrides). */
+  version?: { key: string; version: number };
+  /** A/B assignments of this request (experiment → variant), for its invocation record. */
+  experiments?: Record<string, string>;
 }
 
 /** Before dispatch: answer now (`reply`), or let the request through, perhaps with additions. */
@@ -57,7 +61,7 @@ export interface RoutePolicy {
 /** The passes of every policy that let a request through, merged in order. */
 export interface PolicyOutcome {
   reply?: PolicyReply;
-  pass: Required<Pick<PolicyPass, 'requestHeaders' | 'responseHeaders'>> & Pick<PolicyPass, 'authorizer'> & { observers: ResponseObserver[] };
+  pass: Required<Pick<PolicyPass, 'requestHeaders' | 'responseHeaders'>> & Pick<PolicyPass, 'authorizer' | 'version' | 'experiments'> & { observers: ResponseObserver[] };
 }
 
 /** Runs `policies` in order; the first reply wins and the rest are not asked. */
@@ -71,6 +75,8 @@ export async function runPolicies(policies: readonly RoutePolicy[], request: Pol
     if (decision.responseHeaders) pass.responseHeaders.push(...decision.responseHeaders);
     if (decision.authorizer) pass.authorizer = { ...pass.authorizer, ...decision.authorizer };
     if (decision.onResponse) pass.observers.push(decision.onResponse);
+    if (decision.version) pass.version = decision.version;
+    if (decision.experiments) pass.experiments = { ...pass.experiments, ...decision.experiments };
   }
   return { pass };
 }

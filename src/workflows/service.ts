@@ -7,13 +7,25 @@
  * Wait of hours survives restarts. Express executions (StartSyncExecution, or StartExecution of
  * an EXPRESS machine) run in memory. Task states call functions through `ctx.invoke`.
  *
+ * In a fleet (nodes sharing one store) each running execution has an owner lease
+ * (store/leases.ts): the node running it confirms the lease before every history write
+ * (renewing it when a third of its length has passed) and renews it on a timer. A node that
+ * starts, and every node every half lease, resumes the RUNNING executions whose lease is free
+ * or expired, so an execution whose node died continues elsewhere and is never run by two nodes
+ * at once. A node that finds its lease taken over (it was paused past it) stops that run and
+ * writes nothing more.
+ *
  * The {@link WorkflowService} is what the Step Functions API (aws/stepfunctions.ts), the
  * control API routes (control-routes.ts) and the workflow binding call.
  */
 import { createHash, randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import { isOutpostError } from '../errors.ts';
 import type { NodeContext, NodeService, RunningService } from '../server/context.ts';
 import type { Logger } from '../observe/logger.ts';
+import { workflowStateSpans } from '../observe/tracing.ts';
+import { acquireLease, leaseMsFromEnv, nodeIdentity, seizeLease } from '../store/leases.ts';
+import type { HeldLease, LeaseOptions } from '../store/leases.ts';
 import type { MetaStore, Store } from '../store/types.ts';
 import { attachWorkflows, detachWorkflows } from './attach.ts';
 import { handleWorkflowsApi } from './control-routes.ts';
@@ -66,6 +78,12 @@ export interface WorkflowServiceOptions {
   logger?: Pick<Logger, 'system'>;
   random?: () => number;
   uuid?: () => string;
+  /** Told of each history event once it is stored (traces draw a span per state from them). */
+  onEvents?: (execution: ExecutionRecord, events: readonly HistoryEvent[]) => void;
+  /** Owner lease length (default `OUTPOST_LEASE_SECONDS` or 15 s): how soon another node takes over. */
+  leaseMs?: number;
+  /** This node's lasting identity (store/leases.ts nodeIdentity): a restart takes its own leases back at once. */
+  node?: string | undefined;
 }
 
 /** An execution as DescribeExecution / StartSyncExecution report it (epoch ms). */
@@ -78,6 +96,16 @@ interface Live {
   stop: AbortController;
   done: Promise<void>;
 }
+
+const LEASE_PREFIX = 'executions-lease/';
+
+/** Where an execution's owner lease lives, beside its resume marker. */
+function leaseKey(stateMachine: string, name: string): string {
+  return sfnKeys.running(stateMachine, name).replace(sfnKeys.runningPrefix, LEASE_PREFIX);
+}
+
+/** Thrown into the interpreter when this node no longer owns the execution. */
+class LeaseLost extends Error {}
 
 interface TokenWaiter {
   resolve(value: unknown): void;
@@ -132,17 +160,32 @@ export class WorkflowService {
   readonly #invoke: InvokeFunction;
   readonly #clock: WorkflowClock;
   readonly #logger: Pick<Logger, 'system'> | undefined;
+  readonly #onEvents: WorkflowServiceOptions['onEvents'];
   readonly #host: WorkflowHost;
   readonly #live = new Map<string, Live>();
   readonly #express = new Map<string, ExecutionView>();
   readonly #waiters = new Map<string, TokenWaiter>();
+  readonly #lease: LeaseOptions;
+  /** The leases this node holds, by key, with the run each guards. */
+  readonly #held = new Map<string, { lease: HeldLease; stop: AbortController }>();
+  readonly #unwatchLeases: () => void;
   #closed = false;
+  #resuming: Promise<number> | undefined;
 
   constructor(options: WorkflowServiceOptions) {
     this.#meta = options.store.meta;
     this.#invoke = options.invoke;
     this.#clock = options.clock ?? realClock;
     this.#logger = options.logger;
+    this.#onEvents = options.onEvents;
+    this.#lease = { meta: this.#meta, owner: randomUUID(), node: options.node, ttlMs: options.leaseMs ?? leaseMsFromEnv(), now: () => Date.now() };
+    // A lease taken from this node (StopExecution through another node) stops the run at once.
+    this.#unwatchLeases = this.#meta.watch(LEASE_PREFIX, (change) => {
+      const held = this.#held.get(change.key);
+      if (!held) return;
+      held.lease.observe(change);
+      if (held.lease.lost) held.stop.abort({ shutdown: true });
+    });
     this.stateMachines = new StateMachines(this.#meta, () => this.#clock.now());
     const random = options.random ?? Math.random;
     const uuid = options.uuid ?? randomUUID;
@@ -203,7 +246,8 @@ export class WorkflowService {
       if (existing && existing.status === 'RUNNING' && sameJson(existing.input, input)) return this.#view(existing, 'STANDARD');
       throw new WorkflowError('ExecutionAlreadyExists', `Execution Already Exists: '${record.arn}'`);
     }
-    this.#launch(record, sm.version.definition, []);
+    const lease = await acquireLease(this.#lease, leaseKey(smName, name));
+    if (lease) this.#launch(record, sm.version.definition, [], lease);
     return this.#view(record, 'STANDARD');
   }
 
@@ -264,8 +308,23 @@ export class WorkflowService {
     if (live) {
       live.stop.abort(reason);
       await live.done;
-    }
+    } else await this.#stopElsewhere(record, reason);
     return (await this.describe(arn)).stopDate ?? this.#clock.now();
+  }
+
+  /**
+   * Stops an execution another node runs (or nobody runs yet): takes its lease — the owner stops
+   * at its next renewal, within a third of the lease, writing nothing more — then resumes it
+   * here already stopped, so it ends ABORTED with an ExecutionAborted event as a local stop does.
+   */
+  async #stopElsewhere(record: ExecutionRecord, reason: { error?: string; cause?: string }): Promise<void> {
+    const version = await this.stateMachines.version(record.stateMachine, record.version);
+    if (!version) return;
+    const lease = await seizeLease(this.#lease, leaseKey(record.stateMachine, record.name));
+    const history = (await this.#meta.list<HistoryEvent>(sfnKeys.historyPrefix(record.stateMachine, record.name))).map((e) => e.value);
+    const live = this.#launch(record, version.definition, history, lease);
+    live.stop.abort(reason);
+    await live.done;
   }
 
   // ------------------------------------------------------------------------------------------
@@ -295,8 +354,16 @@ export class WorkflowService {
   // ------------------------------------------------------------------------------------------
   // Lifecycle
 
-  /** Resumes every execution the store says is RUNNING (called when the node starts). */
-  async resumeAll(): Promise<number> {
+  /**
+   * Resumes every execution the store says is RUNNING whose owner lease is free or expired
+   * (called when the node starts, then periodically). Resolves with how many it took on.
+   */
+  resumeAll(): Promise<number> {
+    this.#resuming ??= this.#resumeAll().finally(() => (this.#resuming = undefined));
+    return this.#resuming;
+  }
+
+  async #resumeAll(): Promise<number> {
     let resumed = 0;
     for (const { value } of await this.#meta.list<{ arn: string }>(sfnKeys.runningPrefix)) {
       const parsed = parseExecutionArn(value.arn);
@@ -305,14 +372,17 @@ export class WorkflowService {
         await this.#meta.delete(sfnKeys.running(parsed.stateMachine, parsed.name));
         continue;
       }
-      if (this.#live.has(record.arn)) continue;
+      if (this.#live.has(record.arn) || this.#closed) continue;
+      const lease = await acquireLease(this.#lease, leaseKey(record.stateMachine, record.name));
+      if (!lease) continue; // another node runs it
       const version = await this.stateMachines.version(record.stateMachine, record.version);
       if (!version) {
         this.#logger?.system('error', `cannot resume ${record.arn}: version ${record.version} of ${record.stateMachine} is missing`);
+        await lease.release();
         continue;
       }
       const history = (await this.#meta.list<HistoryEvent>(sfnKeys.historyPrefix(record.stateMachine, record.name))).map((e) => e.value);
-      this.#launch(record, version.definition, history);
+      this.#launch(record, version.definition, history, lease);
       resumed += 1;
     }
     return resumed;
@@ -329,6 +399,7 @@ export class WorkflowService {
    */
   async close(): Promise<void> {
     this.#closed = true;
+    this.#unwatchLeases();
     for (const live of this.#live.values()) live.stop.abort({ shutdown: true });
     for (const waiter of this.#waiters.values()) waiter.reject(new Error('node shutting down'));
     await Promise.allSettled([...this.#live.values()].map((l) => l.done));
@@ -344,22 +415,38 @@ export class WorkflowService {
     return { ...record, stateMachineArn: stateMachineArn(record.stateMachine), type };
   }
 
-  /** Writes each event under its own key before the interpreter moves on; remembers the last one. */
-  #journal(record: ExecutionRecord, last: { event: HistoryEvent | undefined }): ExecutionJournal {
+  /**
+   * Writes each event under its own key before the interpreter moves on; remembers the last one.
+   * The lease is confirmed first, so a node that lost the execution records nothing more.
+   */
+  #journal(record: ExecutionRecord, last: { event: HistoryEvent | undefined }, lease: HeldLease): ExecutionJournal {
     return {
       append: async (events) => {
         if (this.#closed) throw new Error('node shutting down');
+        if (!(await lease.confirm())) throw new LeaseLost(`${record.arn} is owned by another node now`);
         for (const event of events) {
           await this.#meta.put(sfnKeys.history(record.stateMachine, record.name, event.id), event);
           last.event = event;
         }
+        this.#onEvents?.(record, events);
       },
     };
   }
 
-  #launch(record: ExecutionRecord, definition: string, history: HistoryEvent[]): void {
+  #launch(record: ExecutionRecord, definition: string, history: HistoryEvent[], lease: HeldLease): Live {
     const stop = new AbortController();
     const last = { event: history.at(-1) };
+    // Renewed between writes too, so a long Wait or Task keeps the execution here.
+    const keepAlive = setInterval(() => {
+      lease.renew().then(
+        (held) => {
+          if (!held) stop.abort({ shutdown: true });
+        },
+        () => undefined, // the store is unreachable: the next write's renewal decides
+      );
+    }, Math.max(1, Math.floor(this.#lease.ttlMs / 3)));
+    keepAlive.unref();
+    this.#held.set(lease.key, { lease, stop });
     const run = async (): Promise<void> => {
       let result: ExecutionResult;
       try {
@@ -368,21 +455,36 @@ export class WorkflowService {
           input: JSON.parse(record.input) as unknown,
           context: { executionArn: record.arn, executionName: record.name, stateMachineArn: stateMachineArn(record.stateMachine), stateMachineName: record.stateMachine, startTime: record.startDate },
           host: this.#host,
-          journal: this.#journal(record, last),
+          journal: this.#journal(record, last, lease),
           history,
           signal: stop.signal,
         });
       } catch (error) {
-        if (this.#closed) return;
+        if (this.#closed || lease.lost) return;
         // The engine itself failed (the store refused a write): record it so the execution ends.
         this.#logger?.system('error', `execution ${record.arn} failed inside Outpost: ${(error as Error).message}`);
         result = { status: 'FAILED', error: 'States.Runtime', cause: `Outpost could not run the execution: ${(error as Error).message}` };
       }
-      if (this.#closed) return;
+      // Renewed (not just confirmed) before the final record: a stop through another node may have taken it just now.
+      if (this.#closed || !(await lease.renew())) {
+        if (lease.lost) this.#logger?.system('warn', `execution ${record.arn} was taken over by another node; this node stopped running it`);
+        return;
+      }
       await this.#finish(record, result, last.event);
+      await lease.release();
     };
-    const done = run().finally(() => this.#live.delete(record.arn));
-    this.#live.set(record.arn, { stop, done });
+    const done = run()
+      .catch((error: unknown) => this.#logger?.system('error', `execution ${record.arn}: ${(error as Error).message}`))
+      .finally(async () => {
+        clearInterval(keepAlive);
+        if (this.#held.get(lease.key)?.lease === lease) this.#held.delete(lease.key);
+        this.#live.delete(record.arn);
+        // A graceful stop hands the execution to the next node at once instead of after expiry.
+        if (this.#closed) await lease.release();
+      });
+    const live = { stop, done };
+    this.#live.set(record.arn, live);
+    return live;
   }
 
   async #finish(record: ExecutionRecord, result: ExecutionResult, last: HistoryEvent | undefined): Promise<void> {
@@ -601,11 +703,19 @@ export const workflowsService: NodeService = {
       store: ctx.store,
       invoke: (name, kind, payload, options) => ctx.invoke(name, kind, payload, options ?? {}),
       logger: ctx.logger,
+      onEvents: workflowStateSpans(ctx.telemetry),
+      ...(ctx.stateDir === undefined ? {} : { node: nodeIdentity(hostname(), ctx.stateDir) }),
     });
     attachWorkflows(ctx.store, service);
     attachWorkflows(ctx.deployments, service);
-    const resumed = await service.resumeAll();
-    if (resumed > 0) ctx.logger.system('info', `resumed ${resumed} workflow execution${resumed === 1 ? '' : 's'}`);
+    const resume = async (): Promise<void> => {
+      const resumed = await service.resumeAll();
+      if (resumed > 0) ctx.logger.system('info', `resumed ${resumed} workflow execution${resumed === 1 ? '' : 's'}`);
+    };
+    await resume();
+    // Executions whose node died are picked up here once their lease has expired.
+    const sweep = setInterval(() => void resume().catch((error: unknown) => ctx.logger.system('error', `workflows: ${(error as Error).message}`)), Math.max(1, Math.floor(leaseMsFromEnv() / 2)));
+    sweep.unref();
     return {
       aws: [createStepFunctionsApi(service)],
       controlRoutes: [
@@ -617,6 +727,7 @@ export const workflowsService: NodeService = {
         },
       ],
       async close() {
+        clearInterval(sweep);
         detachWorkflows(ctx.store);
         detachWorkflows(ctx.deployments);
         await service.close();

@@ -46,6 +46,8 @@ export interface HttpInvocation {
   params: Record<string, string>;
   /** Request headers as received, flat `[name, value, …]` with lower-case names (repeats kept). */
   rawHeaders?: readonly string[];
+  /** What the route's authorizer returned (flat Lambda authorizer context, or `{ jwt: { claims, scopes } }`). */
+  authorizer?: Record<string, unknown>;
 }
 
 export interface Adapter {

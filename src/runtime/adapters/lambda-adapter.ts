@@ -22,7 +22,7 @@ import type { Adapter, AdapterFactory, AdapterSetup, HttpInvocation, InvocationC
 import { HandlerShapeError, unsupportedEvent } from './adapter.ts';
 import { createLambdaContext, defaultLogStreamName, lambdaEnvironment } from './lambda-context.ts';
 import type { LambdaContext } from './lambda-context.ts';
-import { DEFAULT_ACCOUNT_ID, fromHttpApiResult, fromRestApiResult, toHttpApiEvent, toRestApiEvent } from './lambda-http.ts';
+import { apiGatewayAuthorizer, DEFAULT_ACCOUNT_ID, fromHttpApiResult, fromRestApiResult, toHttpApiEvent, toRestApiEvent } from './lambda-http.ts';
 import type { HttpRequestInfo, HttpResult } from './lambda-http.ts';
 import type { LogLevel } from '../protocol.ts';
 
@@ -199,7 +199,7 @@ export function toResponse(result: HttpResult): Response {
 export async function serveApiGateway(runtime: LambdaRuntime, request: Request, http: HttpInvocation, ctx: InvocationContext): Promise<Response> {
   const info = await requestInfo(request, http, ctx);
   const shape = http.event.kind === 'api-gateway' ? http.event : { payloadVersion: '2.0' as const, resource: '$default', stage: '$default' };
-  const route = { resource: shape.resource, pathParameters: http.params, stage: shape.stage };
+  const route = { resource: shape.resource, pathParameters: http.params, stage: shape.stage, ...(http.authorizer ? { authorizer: apiGatewayAuthorizer(shape.payloadVersion, http.authorizer) } : {}) };
   if (shape.payloadVersion === '1.0') return toResponse(fromRestApiResult(await runtime.invoke(toRestApiEvent(info, route), ctx)));
   return toResponse(fromHttpApiResult(await runtime.invoke(toHttpApiEvent(info, route), ctx)));
 }

@@ -69,6 +69,28 @@ export interface ApiRoute {
   authorizer?: Record<string, unknown>;
 }
 
+/**
+ * `requestContext.authorizer` for what the gateway's auth policies returned: a JWT authorizer's
+ * `{ jwt: { claims, scopes } }`, or a Lambda authorizer's context (flat, with `principalId`).
+ * Payload 2.0 keeps `jwt` and puts a Lambda authorizer's context under `lambda`; payload 1.0
+ * (REST) has the context flat, its values as strings (as REST APIs pass them), and JWT claims
+ * under `claims`, as Cognito authorizers do.
+ */
+export function apiGatewayAuthorizer(payloadVersion: '1.0' | '2.0', authorizer: Record<string, unknown>): Record<string, unknown> {
+  const jwt = authorizer['jwt'];
+  if (typeof jwt === 'object' && jwt !== null) {
+    const { claims, scopes } = jwt as { claims?: unknown; scopes?: unknown };
+    return payloadVersion === '2.0' ? { jwt: { claims, scopes } } : { claims, ...(scopes ? { scopes } : {}) };
+  }
+  if (payloadVersion === '1.0') {
+    const flat: Record<string, unknown> = {};
+    for (const [name, value] of Object.entries(authorizer)) flat[name] = value === null || typeof value === 'object' ? value : String(value);
+    return flat;
+  }
+  const { principalId: _principalId, ...context } = authorizer;
+  return { lambda: context };
+}
+
 /** What the host sends back to the client. Repeated header names are allowed (set-cookie). */
 export interface HttpResult {
   status: number;

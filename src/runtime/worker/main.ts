@@ -12,7 +12,10 @@ import { parentPort, resourceLimits } from 'node:worker_threads';
 import { ADAPTERS } from '../adapters/index.ts';
 import type { Adapter, AdapterSetup, InvocationContext } from '../adapters/index.ts';
 import { CACHE_BINDING, createBindings, createCaches } from '../../bindings/guest.ts';
-import type { EventMessage, HostToInstance, HttpMessage, InstanceToHost, LoadMessage, LogLevel, Usage, WireError } from '../protocol.ts';
+import type { EventMessage, HostToInstance, HttpMessage, InstanceToHost, LoadMessage, LogLevel, TraceContext, Usage, WireError } from '../protocol.ts';
+import { TRACE_BINDING } from '../protocol.ts';
+import { tracedBindingCall, tracedFetch } from './trace.ts';
+import type { InstanceSpan } from './trace.ts';
 import { Batcher, decode } from '../batcher.ts';
 import type { Packet } from '../batcher.ts';
 import { RequestBodies, ResponseCredits, sendResponse } from './bodies.ts';
@@ -49,6 +52,9 @@ interface Invocation {
   subrequests: number;
   passThrough: boolean;
   aborted: boolean;
+  /** Set when the host traces this invocation; `spans` collects what it timed until reported. */
+  trace: TraceContext | undefined;
+  spans: InstanceSpan[] | undefined;
 }
 
 const current = new AsyncLocalStorage<Invocation>();
@@ -60,6 +66,8 @@ let rpcSeq = 0;
 let adapter: Adapter | undefined;
 let subrequestLimit = 1000;
 let egress: EgressPolicy = { allowPrivate: false, denyHosts: [] };
+/** Names of the version's service bindings: their fetch calls carry traceparent. */
+let serviceBindings = new Set<string>();
 
 function toWire(error: unknown): WireError {
   if (error instanceof Error) {
@@ -76,14 +84,27 @@ function fromWire(error: WireError): Error {
   return e;
 }
 
-/** Calls a binding method on the host for the current invocation. */
+/** Calls a binding method on the host for the current invocation (a span when it is traced). */
 function rpc(binding: string, method: string, args: unknown[]): Promise<unknown> {
+  const inv = current.getStore();
+  if (inv?.trace) return tracedBindingCall(binding, method, args, serviceBindings.has(binding), inv.trace, inv.spans, (sent) => hostCall(inv.id, binding, method, sent));
+  return hostCall(inv?.id ?? 0, binding, method, args);
+}
+
+function hostCall(invocation: number, binding: string, method: string, args: unknown[]): Promise<unknown> {
   const callId = ++rpcSeq;
-  const invocation = current.getStore()?.id ?? 0;
   return new Promise((resolve, reject) => {
     rpcWaiting.set(callId, { resolve, reject });
     post({ t: 'rpc', callId, invocation, binding, method, args });
   });
+}
+
+/** Sends the spans the invocation timed so far to the host; nothing waits for the answer. */
+function reportSpans(inv: Invocation): void {
+  if (!inv.spans || inv.spans.length === 0) return;
+  const spans = inv.spans;
+  inv.spans = [];
+  hostCall(inv.id, TRACE_BINDING, 'spans', [spans]).catch(() => undefined);
 }
 
 type LineFormat = (level: LogLevel, message: string, requestId: string | undefined) => string;
@@ -120,6 +141,7 @@ function installFetch(): void {
       }
     }
     await checkEgress(new URL(request.url), egress);
+    if (inv?.trace) return tracedFetch(request, inv.trace, inv.spans, hostFetch);
     return hostFetch(request);
   };
   Object.defineProperty(globalThis, 'fetch', { value: guarded, writable: true, configurable: true, enumerable: true });
@@ -128,6 +150,7 @@ function installFetch(): void {
 async function load(message: LoadMessage): Promise<void> {
   subrequestLimit = message.subrequestLimit;
   egress = message.egress;
+  serviceBindings = new Set(message.bindings.filter((b) => b.type === 'service').map((b) => b.name));
   const factory = ADAPTERS[message.style];
   if (!factory) throw Object.assign(new Error(`handler style ${message.style} is not supported yet`), { code: 'UNSUPPORTED_STYLE' });
   const bindings = createBindings(message.bindings, rpc);
@@ -168,8 +191,8 @@ async function load(message: LoadMessage): Promise<void> {
   adapter = factory.create(module, setup);
 }
 
-function startInvocation(id: number, requestId: string): Invocation {
-  const inv: Invocation = { id, requestId, startCpu: threadCpu(), reported: false, controller: undefined, abortReason: undefined, waitUntil: [], subrequests: 0, passThrough: false, aborted: false };
+function startInvocation(id: number, requestId: string, trace: TraceContext | undefined): Invocation {
+  const inv: Invocation = { id, requestId, startCpu: threadCpu(), reported: false, controller: undefined, abortReason: undefined, waitUntil: [], subrequests: 0, passThrough: false, aborted: false, trace, spans: trace?.sampled ? [] : undefined };
   invocations.set(id, inv);
   return inv;
 }
@@ -236,6 +259,7 @@ function usage(inv: Invocation): Usage {
 /** Ends the invocation now if no waitUntil work is pending; returns its usage then. */
 function completeIfIdle(inv: Invocation): Usage | undefined {
   if (inv.waitUntil.length > 0) return undefined;
+  reportSpans(inv);
   inv.reported = true;
   invocations.delete(inv.id);
   return usage(inv);
@@ -252,11 +276,12 @@ async function finish(inv: Invocation): Promise<void> {
     for (const r of results) if (r.status === 'rejected') post({ t: 'log', invocation: inv.id, level: 'error', message: `waitUntil: ${toWire(r.reason).stack ?? toWire(r.reason).message}` });
   }
   invocations.delete(inv.id);
+  reportSpans(inv);
   post({ t: 'done', id: inv.id, ...usage(inv) });
 }
 
 async function serveHttp(message: HttpMessage): Promise<void> {
-  const inv = startInvocation(message.id, message.requestId);
+  const inv = startInvocation(message.id, message.requestId, message.trace);
   await current.run(inv, async () => {
     try {
       if (!adapter) throw new Error('instance not loaded');
@@ -269,7 +294,7 @@ async function serveHttp(message: HttpMessage): Promise<void> {
         init.duplex = 'half';
       }
       const request = new IncomingRequest(message.url, init, inv);
-      const response = await adapter.fetch(request, { meta: message.meta, event: message.event, params: message.params, rawHeaders: message.headers }, contextFor(inv, message.requestId, message.deadline));
+      const response = await adapter.fetch(request, { meta: message.meta, event: message.event, params: message.params, rawHeaders: message.headers, ...(message.authorizer ? { authorizer: message.authorizer } : {}) }, contextFor(inv, message.requestId, message.deadline));
       await sendResponse(message.id, response, post, credits, () => inv.aborted, () => completeIfIdle(inv));
     } catch (error) {
       post({ t: 'error', id: message.id, error: toWire(error), ...(inv.passThrough ? { passThrough: true } : {}) });
@@ -279,7 +304,7 @@ async function serveHttp(message: HttpMessage): Promise<void> {
 }
 
 async function serveEvent(message: EventMessage): Promise<void> {
-  const inv = startInvocation(message.id, message.requestId);
+  const inv = startInvocation(message.id, message.requestId, message.trace);
   await current.run(inv, async () => {
     try {
       if (!adapter) throw new Error('instance not loaded');

@@ -11,7 +11,7 @@
 import type { DatabaseSync } from 'node:sqlite';
 import { formatSequence } from '../kv-changes.ts';
 import type { SqlCell, SqlChange } from '../sql-changes.ts';
-import type { SqliteQueues } from './queues.ts';
+import type { QueueStore } from '../queues.ts';
 
 const CHANGES = '_outpost_changes';
 const FEEDS = '_outpost_feeds';
@@ -50,12 +50,12 @@ interface ChangeRow {
 export class SqlChangeCapture {
   readonly #db: DatabaseSync;
   readonly #name: string;
-  readonly #queues: SqliteQueues;
+  readonly #queues: QueueStore;
   readonly #now: () => number;
   #feeds: string[] = [];
   #schema = '';
 
-  constructor(db: DatabaseSync, name: string, queues: SqliteQueues, now: () => number) {
+  constructor(db: DatabaseSync, name: string, queues: QueueStore, now: () => number) {
     this.#db = db;
     this.#name = name;
     this.#queues = queues;

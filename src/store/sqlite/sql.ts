@@ -16,11 +16,11 @@ import type { StatementSync } from 'node:sqlite';
 import { OutpostError } from '../../errors.ts';
 import type { SqlDatabase, SqlResult, SqlStatement, SqlStore, SqlValue } from '../sql.ts';
 import { SqlChangeCapture } from './sql-changes.ts';
-import type { SqliteQueues } from './queues.ts';
+import type { QueueStore } from '../queues.ts';
 
 /** Change capture (sql-changes.ts): where captured changes go. */
 export interface SqlCaptureOptions {
-  queues: SqliteQueues;
+  queues: QueueStore;
   now: () => number;
 }
 
