@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 
 const ALL = [
   'throughput', 'adapters', 'cold-start', 'cold-start-storm', 'memory', 'deploy', 'queues', 'workflows', 's3', 'kv',
-  'observability', 'logs', 'dashboard', 'gateway-policies', 'edge-auth', 'versions', 'store-nats', 'fleet',
+  'observability', 'logs', 'dashboard', 'gateway-policies', 'edge-auth', 'versions', 'store-nats', 'fleet', 'region-routing',
 ];
 const chosen = process.argv.slice(2).length > 0 ? process.argv.slice(2) : ALL;
 let failed = false;

@@ -23,23 +23,25 @@ interface Platform {
 const PLATFORMS: Platform[] = [
   {
     title: 'Cloudflare Workers',
-    files: ['test/gateway.test.ts', 'test/isolation.test.ts', 'test/limits.test.ts', 'test/dev.test.ts', 'test/service-worker.test.ts', 'test/events.test.ts'],
+    files: [
+      'test/gateway.test.ts', 'test/isolation.test.ts', 'test/limits.test.ts', 'test/dev.test.ts', 'test/service-worker.test.ts', 'test/events.test.ts',
+      'test/bindings.test.ts', 'test/r2.test.ts', 'test/rate-limit.test.ts', 'test/traffic-cache.test.ts', 'test/cors.test.ts', 'test/experiments.test.ts', 'test/rollouts.test.ts',
+    ],
     fixtures: ['workers-kv-cache', 'workers-jwt', 'workers-cron-queue'],
     unsupported: [
       'Durable Objects, Workers AI, Vectorize, Hyperdrive, Analytics Engine, Browser Rendering, Email Workers',
-      'R2, D1, Cache API, service bindings and encrypted secrets are declared in config but not served yet (bindings capability)',
+      'The legacy `[[unsafe.bindings]] type = "ratelimit"` form (use `[[ratelimits]]`)',
       'Workers Static Assets (`assets`), `[site]`, Smart Placement, Tail Workers',
       'WebSockets (`WebSocketPair`) and `connect()` TCP sockets',
     ],
   },
   {
     title: 'AWS Lambda (Serverless Framework, SAM), Lambda@Edge',
-    files: ['test/lambda.test.ts', 'test/workflows.test.ts', 'test/object-events.test.ts'],
+    files: ['test/lambda.test.ts', 'test/workflows.test.ts', 'test/object-events.test.ts', 'test/async.test.ts', 'test/lambda-aliases.test.ts', 'test/edge-auth.test.ts', 'test/concurrency.test.ts'],
     fixtures: ['lambda-apigw', 'sam-httpapi', 'lambda-edge-ab', 'sam-order-workflow'],
     unsupported: [
-      'Asynchronous invocation (`InvocationType: Event`) answers 400 for now',
-      'Lambda layers, container images, provisioned concurrency settings, Lambda authorizers',
-      'Only `$LATEST` or the active version as a qualifier; aliases are not served yet',
+      'Lambda layers, container images; IAM and Cognito user-pool authorizers (the loader refuses them rather than leave a route open)',
+      'SigV4 is verified on the S3 API only: the Lambda, SQS and Step Functions APIs accept any credentials (the AWS port listens on loopback by default)',
       'A read-only filesystem view of the bundle: `fs` is refused inside functions',
       'DynamoDB Streams event sources (KV namespaces and D1 databases can feed DynamoDB Streams records instead: `[[kv_triggers]]`, `[[d1_triggers]]`); S3 events that need versioning or lifecycle rules (`s3:ObjectRemoved:DeleteMarkerCreated`, `s3:LifecycleExpiration:*`)',
     ],

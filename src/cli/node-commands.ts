@@ -191,6 +191,8 @@ export async function serve(values: Values): Promise<number> {
     awsPort,
     host: typeof values['host'] === 'string' ? values['host'] : '127.0.0.1',
     region: typeof values['region'] === 'string' ? values['region'] : 'local',
+    name: typeof values['name'] === 'string' ? values['name'] : hostname(),
+    pins: pinsOf(values['pin']),
     trustedProxies: Array.isArray(trusted) ? trusted.filter((t): t is string => typeof t === 'string') : [],
   });
   if (!(await node.tokens.any())) {

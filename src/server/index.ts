@@ -33,6 +33,10 @@ import type { InvocationEvent, Outcome, Trigger } from '../observe/telemetry.ts'
 import type { Limits, RouteSpec } from '../project/spec.ts';
 import type { Instance, InvocationError } from '../runtime/instance.ts';
 import type { Store } from '../store/types.ts';
+import type { RegionPin } from '../store/nats/index.ts';
+import { NodeRegistry } from './node-registry.ts';
+import type { NodeEntry } from './node-registry.ts';
+import { cachedLiveNodes, FORWARDED_BY, forwardToRegion, servingRegion } from './region-routing.ts';
 import { BufferSink } from './buffer-sink.ts';
 import { StreamSink } from './stream-sink.ts';
 import { startAwsApi } from '../aws/index.ts';
@@ -57,6 +61,13 @@ export interface NodeOptions {
   host?: string;
   port?: number;
   region?: string;
+  /**
+   * The node's name in the fleet's node registry (`--name`); without it the node does not
+   * register and does not route requests to other regions (region-routing.ts).
+   */
+  name?: string;
+  /** KV namespaces pinned to regions (`--pin`): functions using one pinned `:refuse` elsewhere are forwarded there. */
+  pins?: readonly RegionPin[];
   trustedProxies?: string[];
   /** Verify S3 signatures in dev too (`--s3-auth`). */
   s3Auth?: boolean;
@@ -281,6 +292,10 @@ export async function startNode(options: NodeOptions): Promise<OutpostNode> {
   /** Versions no alias points at, loaded because a caller named them (Lambda `Qualifier`), by key. */
   const onDemand = new Map<string, ServedVersion>();
   let table = new RouteTable<RouteTarget>([]);
+  /** Functions only another region may run, by name → that region; their requests are forwarded there. */
+  let forwarded = new Map<string, string>();
+  let registry: NodeRegistry | undefined;
+  let liveNodes: ((region: string) => Promise<NodeEntry[]>) | undefined;
   const policyNode: PolicyNode = { state: nodeState(), invoke: (...args) => invokeEvent(...args), now: Date.now, verifyToken: (token) => tokens.verify(token), meta: store.meta };
 
   const buildRoutes = (): RouteTable<RouteTarget> => {
@@ -396,6 +411,13 @@ export async function startNode(options: NodeOptions): Promise<OutpostNode> {
     // A function's reserved concurrency is its live version's, whatever else is registered.
     for (const a of next.values()) dispatcher.reserve(a.fn.name, a.runnable.limits.reservedConcurrency);
     table = buildRoutes();
+    forwarded = new Map();
+    if (options.name !== undefined && options.pins && options.pins.length > 0) {
+      for (const a of next.values()) {
+        const serving = servingRegion(a.version.manifest.bindings, options.pins, region);
+        if (serving) forwarded.set(a.fn.name, serving);
+      }
+    }
     // In-flight requests keep their instances; retired versions stop when those finish.
     const stillServed = new Set<string>();
     for (const a of next.values()) for (const s of a.served.values()) stillServed.add(s.runnable.key);
@@ -585,6 +607,18 @@ export async function startNode(options: NodeOptions): Promise<OutpostNode> {
     const handle = gatewayRoutes.get(q === -1 ? url : url.slice(0, q));
     return handle ? handle(req, res, requestId) : Promise.resolve(false);
   };
+  /** Installed only while some function must be forwarded: a second route match per request. */
+  const toRegion: GatewayHook = async (req, res, requestId) => {
+    if (gatewayRoutes.size > 0 && (await byPath(req, res, requestId))) return true;
+    if (req.headers[FORWARDED_BY] !== undefined || !liveNodes) return false;
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const match = table.match(req.method ?? 'GET', req.headers.host ?? 'localhost', q === -1 ? url : url.slice(0, q));
+    const serving = match && forwarded.get(match.target.functionName);
+    if (!match || !serving) return false;
+    await forwardToRegion(req, res, requestId, { nodeName: options.name ?? '', region: serving, functionName: match.target.functionName, bodyLimit: match.target.limits.requestBodyBytes, liveNodes });
+    return true;
+  };
   server.on(
     'request',
     createGateway({
@@ -593,7 +627,7 @@ export async function startNode(options: NodeOptions): Promise<OutpostNode> {
       geo: { trustAll: dev, trustedProxies: new Set(options.trustedProxies ?? []), region },
       dev,
       control,
-      preRoute: () => (gatewayRoutes.size > 0 ? byPath : undefined),
+      preRoute: () => (forwarded.size > 0 ? toRegion : gatewayRoutes.size > 0 ? byPath : undefined),
       access,
       mapStack: (stack, target) => mapStack(stack, target.sourceRoot),
       tracing: () => (telemetry.wantsSpans ? sampler : undefined),
@@ -646,6 +680,12 @@ export async function startNode(options: NodeOptions): Promise<OutpostNode> {
     for (const aws of r.aws ?? []) awsServices.push(aws.name === 's3' ? { ...aws, handle: (req, res, url) => (telemetry.operation('s3', (req.method ?? 'GET').toLowerCase()), aws.handle(req, res, url)) } : aws);
   }
   await blanks.warm();
+  if (options.name !== undefined) {
+    registry = new NodeRegistry({ meta: store.meta, self: { name: options.name, region, url: `http://${host}:${port}` } });
+    await registry.start();
+    const nodes = registry;
+    liveNodes = cachedLiveNodes((r) => nodes.live(r));
+  }
 
   return {
     url: `http://${host}:${port}`,
@@ -655,6 +695,8 @@ export async function startNode(options: NodeOptions): Promise<OutpostNode> {
     tokens,
     settled: () => resync(),
     async close() {
+      // Others would count this node live for three more heartbeats; say so, but close anyway.
+      await registry?.close().catch((e: unknown) => logger.system('warn', `could not remove this node from the node registry: ${(e as Error).message}`));
       for (const r of running.reverse()) await r.close();
       await awsApi?.close();
       await new Promise<void>((resolve) => {

@@ -12,7 +12,8 @@
  *
  * Access from other regions, per pin: `proxy` (the default) lets a node elsewhere read and write
  * the namespace through NATS — the data crosses the network but is stored only in the region;
- * `refuse` answers such a node with DATA_RESIDENCY. Limits, plainly: pins are node flags, so
+ * `refuse` answers such a node with DATA_RESIDENCY (so its gateway forwards requests for the
+ * functions binding the namespace to a node of the region: server/region-routing.ts). Limits, plainly: pins are node flags, so
  * every node of the fleet must be given the same ones (a node without the pin reads and writes
  * the shared bucket instead); metadata (which namespaces exist, change-feed settings), queue
  * messages carrying KV change records and logs are not pinned; there are no local read mirrors.
