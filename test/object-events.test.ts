@@ -243,7 +243,7 @@ events = ["object-create"]
     const got = await peek<R2EventMessage>(again, 'durable-events');
     const keys = new Set(got.map((m) => m.object.key));
     return acked.every((k) => keys.has(k)) ? got : undefined;
-  }, 20_000, 'an event for every acknowledged put');
+  }, 60_000, 'an event for every acknowledged put');
   const keys = events.map((m) => m.object.key);
   const duplicates = keys.length - new Set(keys).size;
   // Nothing that was never written: every event's key was put (acknowledged or in flight at the kill).
