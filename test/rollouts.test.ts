@@ -191,3 +191,20 @@ test('a healthy rollout steps through to 100 % and is logged', async (t) => {
   const text = await runCli(['rollout', 'status', 'steady', ...remote]);
   assert.match(text.stdout, /steady: v1 → v2 {2}done/);
 });
+
+test('service-binding calls follow live\'s split like any other caller', async (t) => {
+  const { node: n, remote } = await node(t);
+  await versions(t, remote, 'callee', ['v1', 'v2']);
+  const caller = await writeProject(t, worker('caller', 'export default { async fetch(request, env) { return env.CALLEE.fetch(request); } };', '[[services]]\nbinding = "CALLEE"\nservice = "callee"\n'));
+  const deployed = await runCli(['deploy', caller, ...remote]);
+  assert.equal(deployed.code, 0, deployed.stderr);
+  assert.equal(await fetchText(`${n.url}/caller/`), 'v1');
+  const set = await runCli(['versions', 'deploy', 'callee@2=50%', 'callee@1=50%', ...remote]);
+  assert.equal(set.code, 0, set.stderr);
+  // 200 calls at 50/50: P(all on one version) = 2 · 0.5^200, never in practice.
+  const seen = await eventually(async () => {
+    const bodies = new Set(await Promise.all(Array.from({ length: 200 }, () => fetchText(`${n.url}/caller/`))));
+    return bodies.size === 2 ? bodies : undefined;
+  }, 10_000, 'both versions reached through the binding');
+  assert.deepEqual([...seen].sort(), ['v1', 'v2']);
+});

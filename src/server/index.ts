@@ -169,13 +169,15 @@ export async function startNode(options: NodeOptions): Promise<OutpostNode> {
   const invokeHttp = async (name: string, request: ServiceRequest): Promise<ServiceResponse> => {
     const a = active.get(name);
     if (!a) throw new OutpostError('SERVICE_NOT_FOUND', `no function named ${name} is deployed on this node`, { status: 502, fault: 'user', hint: 'deploy the service the binding names, or fix `service` in the binding' });
+    // As for any other caller: a version drawn from live's split (it has no client to keep affinity with).
+    const served = await versionFor(a);
     const sink = new StreamSink();
     const requestId = crypto.randomUUID();
     const time = Date.now();
     const started = performance.now();
     const trace = telemetry.wantsSpans ? serviceTrace(request.headers) : undefined;
     const { record } = await dispatcher.http(
-      a.runnable.key,
+      served.runnable.key,
       {
         requestId,
         method: request.method,
@@ -199,9 +201,9 @@ export async function startNode(options: NodeOptions): Promise<OutpostNode> {
         if (trace && (trace.sampled || r.coldStart)) {
           const dispatch = { from: 0, to: trace.dispatchTo ?? 0, ...(r.coldStart ? { coldStartMs: r.startMs } : {}) };
           const { traceId, parentSpanId, spanId, handlerSpanId } = trace;
-          telemetry.trace({ traceId, ...(parentSpanId ? { parentSpanId } : {}), spanId, handlerSpanId, requestId, function: name, version: a.version.version, method: request.method, path: new URL(request.url).pathname, status: head.status, outcome: 'ok', start: time, durationMs, dispatch });
+          telemetry.trace({ traceId, ...(parentSpanId ? { parentSpanId } : {}), spanId, handlerSpanId, requestId, function: name, version: served.version.version, method: request.method, path: new URL(request.url).pathname, status: head.status, outcome: 'ok', start: time, durationMs, dispatch });
         }
-        if (telemetry.wantsInvocations) telemetry.invocation({ time, requestId, ...(trace ? { traceId: trace.traceId } : {}), trigger: 'service', method: request.method, path: new URL(request.url).pathname, function: name, version: a.version.version, memoryMb: a.runnable.limits.memoryMb, status: head.status, outcome: 'ok', durationMs, cpuMs: r.cpuMs, coldStart: r.coldStart, ...(r.coldStart ? { startMs: r.startMs } : {}), maxMemoryMB: r.maxMemoryMB, bytesIn: request.body?.byteLength ?? 0, ...derivedFields('ok', durationMs) });
+        if (telemetry.wantsInvocations) telemetry.invocation({ time, requestId, ...(trace ? { traceId: trace.traceId } : {}), trigger: 'service', method: request.method, path: new URL(request.url).pathname, function: name, version: served.version.version, memoryMb: served.runnable.limits.memoryMb, status: head.status, outcome: 'ok', durationMs, cpuMs: r.cpuMs, coldStart: r.coldStart, ...(r.coldStart ? { startMs: r.startMs } : {}), maxMemoryMB: r.maxMemoryMB, bytesIn: request.body?.byteLength ?? 0, ...derivedFields('ok', durationMs) });
       },
       () => undefined,
     );
