@@ -10,35 +10,12 @@ import { Logger } from '../observe/logger.ts';
 import type { ActiveFunction } from '../server/context.ts';
 import { openSqliteStore } from '../store/index.ts';
 import { CronScheduler } from './cron.ts';
-import type { Clock } from './cron.ts';
+import { FakeClock } from './testing.ts';
 
 const T0 = Date.UTC(2030, 0, 1, 0, 0, 0);
 const MIN = 60_000;
 const LEASE = 10_000;
 
-class FakeClock implements Clock {
-  ms = T0 + 30_000;
-  #timers = new Set<{ at: number; fn: () => void }>();
-  now(): number {
-    return this.ms;
-  }
-  setTimer(fn: () => void, ms: number): () => void {
-    const timer = { at: this.ms + ms, fn };
-    this.#timers.add(timer);
-    return () => this.#timers.delete(timer);
-  }
-  async advance(to: number, settle: () => Promise<void>): Promise<void> {
-    for (;;) {
-      const due = [...this.#timers].filter((t) => t.at <= to).sort((a, b) => a.at - b.at)[0];
-      if (!due) break;
-      this.#timers.delete(due);
-      this.ms = Math.max(this.ms, due.at);
-      due.fn();
-      await settle();
-    }
-    this.ms = to;
-  }
-}
 
 const every = { name: 'tick', key: 'tick@1', version: { function: 'tick', version: 1, manifest: { name: 'tick', style: 'workers-module', platform: {}, triggers: [{ type: 'cron', expression: '* * * * *' }] } } } as unknown as ActiveFunction;
 
@@ -68,8 +45,8 @@ test('a tick whose node dies mid-run is taken over once by another node after th
       { clock, leaseMs: LEASE },
     );
 
-  const clockA = new FakeClock();
-  const clockB = new FakeClock();
+  const clockA = new FakeClock(T0 + 30_000);
+  const clockB = new FakeClock(T0 + 30_000);
   const callsA: unknown[] = [];
   const callsB: unknown[] = [];
   const a = node(clockA, callsA, true); // its run never ends, and its clock stops after the tick: a killed node
@@ -91,7 +68,7 @@ test('a tick whose node dies mid-run is taken over once by another node after th
   assert.deepEqual(ticks(callsA), [T0 + MIN]);
 
   // A third node starting now runs nothing again: every tick so far is recorded and finished.
-  const clockC = new FakeClock();
+  const clockC = new FakeClock(T0 + 30_000);
   clockC.ms = clockB.ms;
   const callsC: unknown[] = [];
   const c = node(clockC, callsC, false);

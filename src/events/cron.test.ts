@@ -10,36 +10,11 @@ import type { ActiveFunction } from '../server/context.ts';
 import { openSqliteStore } from '../store/index.ts';
 import type { Store } from '../store/types.ts';
 import { CronScheduler, scheduledEvent } from './cron.ts';
-import type { Clock } from './cron.ts';
+import { FakeClock } from './testing.ts';
 
 const T0 = Date.UTC(2030, 0, 1, 0, 0, 0);
 const MIN = 60_000;
 
-/** A clock the test moves; due timers run when it is advanced. */
-class FakeClock implements Clock {
-  ms = T0;
-  #timers = new Set<{ at: number; fn: () => void }>();
-  now(): number {
-    return this.ms;
-  }
-  setTimer(fn: () => void, ms: number): () => void {
-    const timer = { at: this.ms + ms, fn };
-    this.#timers.add(timer);
-    return () => this.#timers.delete(timer);
-  }
-  /** Moves to `to`, running every timer that falls due on the way, in order. */
-  async advance(to: number, settle: () => Promise<void>): Promise<void> {
-    for (;;) {
-      const due = [...this.#timers].filter((t) => t.at <= to).sort((a, b) => a.at - b.at)[0];
-      if (!due) break;
-      this.#timers.delete(due);
-      this.ms = Math.max(this.ms, due.at);
-      due.fn();
-      await settle();
-    }
-    this.ms = to;
-  }
-}
 
 function fn(name: string, style: string, expressions: string[]): ActiveFunction {
   const manifest = { name, style, platform: {}, triggers: expressions.map((expression) => ({ type: 'cron', expression })) };
@@ -78,7 +53,7 @@ function scheduler({ store, logger }: { store: Store; logger: Logger }, clock: F
 test('ticks fire once each at their time; a restart fires no tick twice and runs the latest missed one within the window', async (t) => {
   const env = await setup(t);
   const { log } = env;
-  const clock = new FakeClock();
+  const clock = new FakeClock(T0);
   const calls: Array<{ fn: string; kind: string; payload: unknown }> = [];
   const fns = [fn('jobs', 'workers-module', ['*/5 * * * *'])];
   const first = scheduler(env, clock, fns, calls);
@@ -129,7 +104,7 @@ test('ticks fire once each at their time; a restart fires no tick twice and runs
 
 test('a schedule seen for the first time does not run past ticks; two schedulers on one store fire each tick once', async (t) => {
   const env = await setup(t);
-  const clock = new FakeClock();
+  const clock = new FakeClock(T0);
   clock.ms = T0 + 3 * MIN;
   const calls: Array<{ fn: string; kind: string; payload: unknown }> = [];
   const fns = [fn('a', 'workers-module', ['* * * * *'])];
@@ -149,7 +124,7 @@ test('a schedule seen for the first time does not run past ticks; two schedulers
 
 test('Lambda-style functions get the EventBridge Scheduled Event; runNow picks the function listing the cron', async (t) => {
   const env = await setup(t);
-  const clock = new FakeClock();
+  const clock = new FakeClock(T0);
   const calls: Array<{ fn: string; kind: string; payload: unknown }> = [];
   const fns = [fn('report', 'lambda', ['cron(0 12 * * ? *)']), fn('jobs', 'workers-module', ['*/5 * * * *'])];
   const s = scheduler(env, clock, fns, calls);
